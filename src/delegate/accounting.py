@@ -1,0 +1,65 @@
+"""Token usage and prices, turned into dollars by code (never by hand).
+
+Prices are data (USD per 1M tokens, from each model's config file). Cached input tokens are part of
+``input_tokens`` as the OpenAI API reports them, and are billed at the cached rate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from delegate.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens one or more model calls consumed, as reported by the backend or its tokenizer."""
+
+    input_tokens: int = 0
+    cached_input_tokens: int = 0
+    output_tokens: int = 0
+    calls: int = field(default=0)
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.cached_input_tokens + other.cached_input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.calls + other.calls,
+        )
+
+
+@dataclass(frozen=True)
+class Price:
+    """USD per 1M tokens."""
+
+    input: float = 0.0
+    cached_input: float = 0.0
+    output: float = 0.0
+
+    @classmethod
+    def from_config(cls, cfg: Any, where: str) -> Price:
+        """Build from a ``price`` mapping, naming the config key on bad values."""
+        values = dict(cfg or {})
+        unknown = set(values) - {"input", "cached_input", "output"}
+        if unknown:
+            raise ConfigError(f"unknown price key(s) {sorted(unknown)} <{where}.price>")
+        try:
+            price = cls(**{k: float(v) for k, v in values.items()})
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"prices must be numbers (USD per 1M tokens) <{where}.price>"
+            ) from None
+        if min(price.input, price.cached_input, price.output) < 0:
+            raise ConfigError(f"prices cannot be negative <{where}.price>")
+        return price
+
+    def cost_usd(self, usage: Usage) -> float:
+        """Dollars for ``usage``: uncached input, cached input and output at their own rates."""
+        uncached = usage.input_tokens - usage.cached_input_tokens
+        return (
+            uncached * self.input
+            + usage.cached_input_tokens * self.cached_input
+            + usage.output_tokens * self.output
+        ) / 1_000_000

@@ -1,0 +1,73 @@
+"""Run metrics, aggregated from per-problem records. Names carry their units.
+
+Every problem that was attempted is in the denominator: an errored problem is scored wrong and
+counted in ``n_errors``, never dropped.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+
+from delegate.records import ProblemRecord
+
+METRIC_NAMES = (
+    "accuracy",
+    "accuracy_strict",
+    "n_problems",
+    "n_errors",
+    "latency_mean_s",
+    "latency_p50_s",
+    "latency_p95_s",
+    "wall_time_s",
+    "llm_input_tokens",
+    "llm_cached_tokens",
+    "llm_output_tokens",
+    "slm_input_tokens",
+    "slm_output_tokens",
+    "llm_cost_usd",
+    "slm_cost_usd",
+    "cost_usd",
+    "tool_calls_per_problem",
+    "delegation_rate",
+)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0-100) with linear interpolation between order statistics."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q / 100
+    low = int(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+def aggregate(records: Sequence[ProblemRecord], wall_time_s: float) -> dict[str, float]:
+    """The run's metrics; ``delegation_rate`` is the share of problems with any tool call."""
+    n = len(records)
+    if n == 0:
+        raise ValueError("no records to aggregate")
+    latencies = [r.latency_s for r in records]
+    metrics = {
+        "accuracy": sum(r.correct for r in records) / n,
+        "accuracy_strict": sum(r.correct_strict for r in records) / n,
+        "n_problems": float(n),
+        "n_errors": float(sum(r.error is not None for r in records)),
+        "latency_mean_s": statistics.fmean(latencies),
+        "latency_p50_s": percentile(latencies, 50),
+        "latency_p95_s": percentile(latencies, 95),
+        "wall_time_s": wall_time_s,
+        "llm_input_tokens": float(sum(r.llm_input_tokens for r in records)),
+        "llm_cached_tokens": float(sum(r.llm_cached_tokens for r in records)),
+        "llm_output_tokens": float(sum(r.llm_output_tokens for r in records)),
+        "slm_input_tokens": float(sum(r.slm_input_tokens for r in records)),
+        "slm_output_tokens": float(sum(r.slm_output_tokens for r in records)),
+        "llm_cost_usd": sum(r.llm_cost_usd for r in records),
+        "slm_cost_usd": sum(r.slm_cost_usd for r in records),
+        "tool_calls_per_problem": sum(r.tool_calls for r in records) / n,
+        "delegation_rate": sum(r.tool_calls > 0 for r in records) / n,
+    }
+    metrics["cost_usd"] = metrics["llm_cost_usd"] + metrics["slm_cost_usd"]
+    return {name: metrics[name] for name in METRIC_NAMES}

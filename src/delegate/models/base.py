@@ -1,0 +1,64 @@
+"""What every chat-model backend provides, and what a call returns.
+
+Strategies depend on ``ChatModel`` only, never on a vendor SDK: each backend lives in its own module
+and imports its SDK on first use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from delegate.accounting import Usage
+
+Message = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A tool call as the model wrote it; ``arguments`` is the raw JSON text, unparsed."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One model call: its text, tool calls, token usage and its own latency."""
+
+    text: str
+    usage: Usage
+    latency_s: float
+    tool_calls: tuple[ToolCall, ...] = ()
+    finish_reason: str | None = None
+
+
+class ChatModel(Protocol):
+    """A chat model with fixed generation settings (temperature, max tokens) bound at build time."""
+
+    name: str
+
+    async def prepare(self) -> None:
+        """Do the slow or failing set-up (load weights, check the key) before the problem loop."""
+
+    async def complete(
+        self,
+        messages: list[Message],
+        *,
+        tools: list[dict[str, Any]] | None = None,
+        tool_choice: str | dict[str, Any] | None = None,
+        stop: list[str] | None = None,
+        assistant_prefix: str | None = None,
+    ) -> Completion:
+        """Generate one assistant turn.
+
+        Args:
+            messages: OpenAI-style chat messages.
+            tools: OpenAI-style function schemas, for models with native tool calling.
+            tool_choice: ``"auto"``, ``"required"``, ``"none"`` or a named function.
+            stop: strings that end generation; they are not part of the returned text.
+            assistant_prefix: text the assistant turn is forced to start with (local models only);
+                it is part of the returned text.
+        """
+        ...

@@ -1,0 +1,85 @@
+"""The text tool-call format for models without native tool calling.
+
+A model calls a tool by writing one block per call::
+
+    <tool_call>
+    {"name": "ask_small_model", "arguments": {"question": "What is 12 * 7?"}}
+    </tool_call>
+
+and receives each result in the next user turn as ``<tool_result>...</tool_result>``. It is the
+format Qwen2.5's chat template uses for native tools, so the same parser serves both.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from delegate.models.base import ToolCall
+
+OPEN, CLOSE = "<tool_call>", "</tool_call>"
+_DECODER = json.JSONDecoder()
+_BLOCK_RE = re.compile(re.escape(OPEN) + r"(.*?)(?:" + re.escape(CLOSE) + r"|$)", re.DOTALL)
+
+
+def parse_tool_calls(text: str) -> tuple[str, tuple[ToolCall, ...]]:
+    """Split model output into its prose and its tool calls.
+
+    A block whose JSON cannot be read still yields a ``ToolCall`` (name ``""`` when unknown, the raw
+    block as ``arguments``), so the caller can record the malformed call instead of losing it.
+    """
+    calls: list[ToolCall] = []
+    for i, m in enumerate(_BLOCK_RE.finditer(text)):
+        body = m.group(1).strip()
+        name, arguments = "", body
+        try:  # the first JSON value in the block; small models often keep writing after it
+            obj, _ = _DECODER.raw_decode(body)
+        except json.JSONDecodeError:
+            obj = None
+        if isinstance(obj, dict) and isinstance(obj.get("name"), str):
+            name = obj["name"]
+            args = obj.get("arguments", {})
+            arguments = args if isinstance(args, str) else json.dumps(args)
+        calls.append(ToolCall(id=f"call_{i}", name=name, arguments=arguments))
+    prose = _BLOCK_RE.sub("", text).strip()
+    return prose, tuple(calls)
+
+
+def describe_tools(tools: list[dict[str, Any]]) -> str:
+    """Instructions that teach the text format, to append to a system prompt."""
+    specs = "\n".join(json.dumps(t["function"]) for t in tools)
+    return (
+        "You can call these tools:\n"
+        f"{specs}\n"
+        "To call a tool, write exactly one block and stop:\n"
+        f'{OPEN}\n{{"name": "<tool name>", "arguments": {{<arguments as JSON>}}}}\n{CLOSE}\n'
+        "The result comes back as <tool_result>...</tool_result>. "
+        "When you know the answer, reply without a tool call."
+    )
+
+
+def forced_prefix(tool_name: str, argument: str) -> str:
+    """The start of a call to ``tool_name``, up to the opening quote of ``argument``'s value.
+
+    A forced call in the text format works like constrained decoding: the model continues this
+    prefix, writing only the argument's value; generation stops at the closing quote
+    (``FORCED_STOP``) and ``close_forced`` completes the call.
+    """
+    return f'{OPEN}\n{{"name": "{tool_name}", "arguments": {{"{argument}": "'
+
+
+FORCED_STOP = ['"}', '",', '"\n']
+
+
+def close_forced(text: str) -> str:
+    """Finish a forced call that generation stopped at the end of its argument's value."""
+    return text + f'"}}}}\n{CLOSE}'
+
+
+# Generation stops at the end of a call, or where a model starts inventing the tool's result.
+STOP = [CLOSE, "<tool_result>"]
+
+
+def format_result(content: str) -> str:
+    return f"<tool_result>\n{content}\n</tool_result>"

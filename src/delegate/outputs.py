@@ -1,0 +1,58 @@
+"""Files in the run directory: the sample, the per-problem results and the resolved config.
+
+``samples.csv`` and ``results_<strategy>.json`` keep the reference study's file names, so its
+analysis habits carry over; ``per_sample.jsonl`` grows one line per finished problem while the run
+is going, so a crash loses nothing already measured.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from delegate.data import Problem
+from delegate.records import ProblemRecord
+
+
+def write_samples(run_dir: Path, problems: Sequence[Problem]) -> None:
+    with open(run_dir / "samples.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["problem_id", "question", "gold"])
+        for p in problems:
+            writer.writerow([p.id, p.question, p.gold])
+
+
+class RecordLog:
+    """Appends each finished problem to ``per_sample.jsonl`` as soon as it is scored."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = run_dir / "per_sample.jsonl"
+        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+
+    def append(self, record: ProblemRecord) -> None:
+        self._file.write(json.dumps(record.to_row()) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def write_results(
+    run_dir: Path,
+    strategy: str,
+    metrics: Mapping[str, float],
+    records: Sequence[ProblemRecord],
+    extra: Mapping[str, Any],
+) -> Path:
+    path = run_dir / f"results_{strategy}.json"
+    payload = {
+        "strategy": strategy,
+        **extra,
+        "metrics": dict(metrics),
+        "records": [r.to_row() | {"tool_call_log": list(r.tool_call_log)} for r in records],
+    }
+    path.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+    return path

@@ -1,0 +1,96 @@
+"""Per-problem records: everything measured about one problem, graded and priced.
+
+A record is written as soon as its problem finishes; the per-sample table, the run's metrics and
+the ``results_<strategy>.json`` file are all built from records, never from anything else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from delegate.accounting import Price
+from delegate.data import Problem
+from delegate.scoring import answers_match, extract_answer, extract_strict
+from delegate.strategies import Trace
+
+
+@dataclass(frozen=True)
+class ProblemRecord:
+    """One graded problem. A problem that errored has ``error`` set and is scored wrong."""
+
+    problem_id: int
+    question: str
+    gold: str
+    final_text: str
+    extracted: str | None
+    extracted_strict: str | None
+    correct: bool
+    correct_strict: bool
+    latency_s: float
+    llm_latency_s: float
+    slm_latency_s: float
+    llm_calls: int
+    llm_input_tokens: int
+    llm_cached_tokens: int
+    llm_output_tokens: int
+    slm_input_tokens: int
+    slm_output_tokens: int
+    llm_cost_usd: float
+    slm_cost_usd: float
+    cost_usd: float
+    tool_calls: int
+    tool_call_log: tuple[dict[str, Any], ...]
+    error: str | None
+    notes: str | None
+
+    def to_row(self) -> dict[str, Any]:
+        """A flat, JSON-ready row (the tool-call log as JSON text, for tables)."""
+        import json
+
+        row = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        row["tool_call_log"] = json.dumps(list(self.tool_call_log))
+        return row
+
+
+def make_record(
+    problem: Problem,
+    final_text: str,
+    trace: Trace,
+    latency_s: float,
+    llm_price: Price,
+    slm_price: Price,
+    error: str | None,
+) -> ProblemRecord:
+    """Grade and price one problem from what its trace measured."""
+    extracted = extract_answer(final_text)
+    strict = extract_strict(final_text)
+    failed = error is not None
+    llm_cost = llm_price.cost_usd(trace.llm_usage)
+    slm_cost = slm_price.cost_usd(trace.slm_usage)
+    return ProblemRecord(
+        problem_id=problem.id,
+        question=problem.question,
+        gold=problem.gold,
+        final_text=final_text,
+        extracted=extracted,
+        extracted_strict=strict,
+        correct=not failed and answers_match(extracted, problem.gold),
+        correct_strict=not failed and answers_match(strict, problem.gold),
+        latency_s=latency_s,
+        llm_latency_s=trace.llm_latency_s,
+        slm_latency_s=trace.slm_latency_s,
+        llm_calls=trace.llm_usage.calls,
+        llm_input_tokens=trace.llm_usage.input_tokens,
+        llm_cached_tokens=trace.llm_usage.cached_input_tokens,
+        llm_output_tokens=trace.llm_usage.output_tokens,
+        slm_input_tokens=trace.slm_usage.input_tokens,
+        slm_output_tokens=trace.slm_usage.output_tokens,
+        llm_cost_usd=llm_cost,
+        slm_cost_usd=slm_cost,
+        cost_usd=llm_cost + slm_cost,
+        tool_calls=len(trace.tool_calls),
+        tool_call_log=tuple(c.to_dict() for c in trace.tool_calls),
+        error=error,
+        notes="; ".join(trace.notes) or None,
+    )

@@ -1,0 +1,179 @@
+"""The experiment: validate, sample, build, then solve every problem into one MLflow run.
+
+Everything that can fail on bad input (config values, the dataset, API keys, model files) is
+checked before the MLflow run starts, so a typo leaves no run behind; after that, any failure ends
+the run FAILED with its error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from delegate import tracking
+from delegate.accounting import Price
+from delegate.build import Models, build_strategy, run_settings
+from delegate.data import Problem, draw_sample, load_problems
+from delegate.errors import DelegateError
+from delegate.metrics import aggregate
+from delegate.outputs import RecordLog, write_results, write_samples
+from delegate.records import ProblemRecord, make_record
+from delegate.strategies import Strategy, Trace
+
+log = logging.getLogger(__name__)
+
+
+class AllProblemsFailed(DelegateError):
+    """Every problem errored: the run measured nothing, so it must not look like a result."""
+
+
+async def solve_all(
+    problems: Sequence[Problem],
+    strategy: Strategy,
+    llm_price: Price,
+    slm_price: Price,
+    concurrency: int,
+    on_record: Callable[[ProblemRecord], None],
+) -> tuple[list[ProblemRecord], float]:
+    """Solve ``problems`` with at most ``concurrency`` in flight; return records in input order
+    and the loop's wall time in seconds."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(problem: Problem) -> ProblemRecord:
+        async with gate:
+            trace = Trace()
+            start = time.perf_counter()
+            text, error = "", None
+            try:
+                text = await strategy.solve(problem, trace)
+            except Exception as e:  # one problem's failure is its record, not the run's end
+                error = f"{type(e).__name__}: {e}"
+                log.warning("problem %d failed: %s", problem.id, error)
+            record = make_record(
+                problem, text, trace, time.perf_counter() - start, llm_price, slm_price, error
+            )
+            on_record(record)
+            return record
+
+    start = time.perf_counter()
+    records = await asyncio.gather(*(one(p) for p in problems))
+    return list(records), time.perf_counter() - start
+
+
+class Progress:
+    """Problems done, running accuracy and running cost, on stderr; silent when disabled."""
+
+    def __init__(self, total: int, label: str, enabled: bool) -> None:
+        from tqdm import tqdm
+
+        self._bar = tqdm(
+            total=total,
+            desc=label,
+            unit="problem",
+            disable=not enabled,
+            file=sys.stderr,
+            dynamic_ncols=True,
+        )
+        self._done = self._correct = 0
+        self._cost = 0.0
+
+    def update(self, record: ProblemRecord) -> None:
+        self._done += 1
+        self._correct += record.correct
+        self._cost += record.cost_usd
+        self._bar.set_postfix(acc=f"{self._correct / self._done:.1%}", cost=f"${self._cost:.4f}")
+        self._bar.update(1)
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+def _tags(cfg: Mapping[str, Any], models: Models) -> dict[str, str]:
+    used = models.built()
+    return {
+        "strategy": str(cfg["strategy"]["name"]),
+        "llm": used["llm"].name if "llm" in used else "none",
+        "slm": used["slm"].name if "slm" in used else "none",
+        "prompt": str(cfg["prompt"]["name"]),
+        "dataset": f"{cfg['dataset']['name']}:{cfg['dataset'].get('split', 'test')}",
+        "seed": str(cfg["seed"]),
+        "git_commit": tracking.git_commit(),
+    }
+
+
+def run(cfg: Mapping[str, Any], run_dir: Path) -> dict[str, float]:
+    """Run one experiment from a resolved plain-dict config; return its metrics."""
+    settings = run_settings(cfg)
+    problems = draw_sample(load_problems(cfg["dataset"]), settings.samples, settings.seed)
+    models = Models(cfg)
+    strategy = build_strategy(cfg, models)
+    prices = models.price("llm"), models.price("slm")
+
+    start = time.perf_counter()
+    log.info("preparing %s", ", ".join(f"{r}={m.name}" for r, m in models.built().items()))
+
+    async def prepare() -> None:
+        for model in models.built().values():
+            await model.prepare()
+
+    asyncio.run(prepare())
+    startup_s = time.perf_counter() - start
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    tags = _tags(cfg, models)
+    run_name = f"{tags['strategy']}-{tags['prompt']}-seed{settings.seed}"
+    uri, experiment = cfg["tracking"]["uri"], cfg["tracking"]["experiment"]
+    with tracking.mlflow_run(uri, experiment, run_name, tags) as active:
+        log.info("MLflow run %s in experiment %r at %s", active.info.run_id, experiment, uri)
+        tracking.log_params(tracking.flatten(cfg))
+        _write_config(run_dir, cfg)
+        write_samples(run_dir, problems)
+        record_log = RecordLog(run_dir)
+        progress = Progress(len(problems), tags["strategy"], bool(cfg.get("progress", True)))
+
+        def on_record(record: ProblemRecord) -> None:
+            record_log.append(record)
+            progress.update(record)
+
+        try:
+            records, wall = asyncio.run(
+                solve_all(problems, strategy, *prices, settings.concurrency, on_record)
+            )
+        finally:
+            progress.close()
+            record_log.close()
+        metrics = aggregate(records, wall)
+        write_results(
+            run_dir,
+            tags["strategy"],
+            metrics,
+            records,
+            {"run_id": active.info.run_id, "startup_s": startup_s, "tags": tags},
+        )
+        tracking.log_results(metrics, [r.to_row() for r in records], run_dir)
+        log.info(
+            "accuracy %.1f%% (strict %.1f%%) on %d problems, %d errors, cost $%.4f, wall %.1fs",
+            100 * metrics["accuracy"],
+            100 * metrics["accuracy_strict"],
+            len(records),
+            metrics["n_errors"],
+            metrics["cost_usd"],
+            wall,
+        )
+        if metrics["n_errors"] == len(records):
+            raise AllProblemsFailed(
+                f"all {len(records)} problems failed; first error: {records[0].error}"
+            )
+    return metrics
+
+
+def _write_config(run_dir: Path, cfg: Mapping[str, Any]) -> None:
+    import yaml
+
+    text = yaml.safe_dump(tracking.redact(cfg), sort_keys=False, allow_unicode=True)
+    (run_dir / "config.yaml").write_text(text, encoding="utf-8")

@@ -1,0 +1,87 @@
+"""The strategy protocol, and the trace a strategy fills in while it solves a problem.
+
+The trace is mutable and owned by the runner, so the tokens and tool calls of a problem that fails
+half-way are still counted: money spent on a failed problem is money spent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from delegate.accounting import Usage
+from delegate.data import Problem
+from delegate.models import ChatModel, Completion
+from delegate.registry import Registry
+
+Role = Literal["llm", "slm"]
+
+
+@dataclass(frozen=True)
+class ToolCallRecord:
+    """One delegation: what the large model asked, what came back, and what it cost."""
+
+    name: str
+    arguments: str
+    question: str | None
+    answer: str | None
+    slm_text: str | None
+    slm_usage: Usage
+    latency_s: float
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "arguments": self.arguments,
+            "question": self.question,
+            "answer": self.answer,
+            "slm_text": self.slm_text,
+            "slm_input_tokens": self.slm_usage.input_tokens,
+            "slm_output_tokens": self.slm_usage.output_tokens,
+            "latency_s": round(self.latency_s, 4),
+            "error": self.error,
+        }
+
+
+@dataclass
+class Trace:
+    """What happened while solving one problem, filled in as it happens."""
+
+    llm_usage: Usage = field(default_factory=Usage)
+    slm_usage: Usage = field(default_factory=Usage)
+    llm_latency_s: float = 0.0
+    slm_latency_s: float = 0.0
+    tool_calls: list[ToolCallRecord] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, role: Role, completion: Completion) -> None:
+        if role == "llm":
+            self.llm_usage += completion.usage
+            self.llm_latency_s += completion.latency_s
+        else:
+            self.slm_usage += completion.usage
+            self.slm_latency_s += completion.latency_s
+
+
+class Strategy(Protocol):
+    """Answers one problem; returns the final text to grade."""
+
+    name: str
+
+    async def solve(self, problem: Problem, trace: Trace) -> str: ...
+
+
+class ModelProvider(Protocol):
+    """Builds the configured models on demand, so a strategy builds only what it uses."""
+
+    def llm(self) -> ChatModel: ...
+
+    def slm(self) -> ChatModel: ...
+
+    def tool_protocol(self, role: Role) -> str: ...
+
+
+StrategyFactory = Callable[..., Strategy]
+STRATEGIES: Registry[StrategyFactory] = Registry("strategy", "strategy.name")

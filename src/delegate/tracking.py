@@ -1,0 +1,132 @@
+"""The MLflow run: one per experiment, FINISHED on success and FAILED (with the error) otherwise.
+
+Params are the resolved config, flattened, with anything secret-looking dropped; tags name the
+strategy, models, prompt, dataset and git commit; artifacts are the config, the per-sample table
+(``per_sample.json`` via ``mlflow.log_table``) and the run directory's output files.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import subprocess
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from delegate.paths import PROJECT_ROOT
+
+log = logging.getLogger(__name__)
+
+_SECRET_KEY_RE = re.compile(r"(api_?key|secret|password|token)$", re.IGNORECASE)
+_PARAM_MAX_CHARS = 6000  # MLflow's limit per param value
+
+
+def is_secret_key(key: str) -> bool:
+    """Config keys whose value could be a secret. ``api_key_env`` names a variable: not secret."""
+    leaf = key.rsplit(".", 1)[-1]
+    return bool(_SECRET_KEY_RE.search(leaf)) and not leaf.endswith("_env")
+
+
+def flatten(cfg: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """``{"llm": {"model": "x"}}`` -> ``{"llm.model": "x"}``, secrets dropped, values as text."""
+    flat: dict[str, str] = {}
+    for key, value in cfg.items():
+        name = f"{prefix}{key}"
+        if is_secret_key(name):
+            continue
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = str(value)[:_PARAM_MAX_CHARS]
+    return flat
+
+
+def redact(cfg: Any) -> Any:
+    """A copy of a plain config tree without secret-looking keys."""
+    if isinstance(cfg, Mapping):
+        return {k: redact(v) for k, v in cfg.items() if not is_secret_key(str(k))}
+    if isinstance(cfg, list):
+        return [redact(v) for v in cfg]
+    return cfg
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def artifact_root_for(uri: str) -> str | None:
+    """Where a local SQLite store keeps artifacts: ``artifacts/`` beside the database file.
+
+    Without this MLflow would put them under the current directory, which moves with the user.
+    """
+    if uri.startswith("sqlite:///"):
+        db = Path(uri[len("sqlite:///") :])
+        return (db.parent / "artifacts").resolve().as_uri()
+    return None
+
+
+def prepare_store(uri: str, experiment: str) -> str:
+    """Create the store and experiment if needed (before any parallel job); return its id."""
+    import mlflow
+
+    if uri.startswith("sqlite:///"):
+        Path(uri[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(uri)
+    found = mlflow.get_experiment_by_name(experiment)
+    if found is not None:
+        return str(found.experiment_id)
+    return str(mlflow.create_experiment(experiment, artifact_location=artifact_root_for(uri)))
+
+
+@contextmanager
+def mlflow_run(uri: str, experiment: str, run_name: str, tags: Mapping[str, str]) -> Iterator[Any]:
+    """Start a run; end it FINISHED, or FAILED with an ``error`` tag if the body raises."""
+    import mlflow
+
+    experiment_id = prepare_store(uri, experiment)
+    run = mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=dict(tags))
+    try:
+        yield run
+    except BaseException as e:
+        message = str(e) or type(e).__name__
+        mlflow.set_tag("error", f"{type(e).__name__}: {message}"[:5000])
+        mlflow.end_run(status="FAILED")
+        raise
+    mlflow.end_run(status="FINISHED")
+
+
+def log_params(params: Mapping[str, str]) -> None:
+    import mlflow
+
+    items = list(params.items())
+    for i in range(0, len(items), 100):  # MLflow accepts at most 100 params per batch
+        mlflow.log_params(dict(items[i : i + 100]))
+
+
+def log_results(
+    metrics: Mapping[str, float],
+    rows: Sequence[Mapping[str, Any]],
+    run_dir: Path,
+) -> None:
+    """Metrics, the per-sample table and every file in the run directory."""
+    import mlflow
+    import pandas as pd
+
+    mlflow.log_metrics(dict(metrics))
+    mlflow.log_table(pd.DataFrame(list(rows)), artifact_file="per_sample.json")
+    for path in sorted(run_dir.iterdir()):
+        if path.is_file():
+            mlflow.log_artifact(str(path))

@@ -1,0 +1,39 @@
+"""A scripted chat model: replays prepared completions, for control-flow tests of the router."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from delegate.accounting import Usage
+from delegate.models import Completion, ToolCall
+
+
+def reply(text: str = "", *calls: tuple[str, str], tokens: tuple[int, int] = (10, 5)) -> Completion:
+    """A completion with ``text`` and tool calls given as (name, raw JSON arguments)."""
+    return Completion(
+        text=text,
+        usage=Usage(input_tokens=tokens[0], output_tokens=tokens[1], calls=1),
+        latency_s=0.01,
+        tool_calls=tuple(ToolCall(f"call_{i}", n, a) for i, (n, a) in enumerate(calls)),
+    )
+
+
+class ScriptedModel:
+    """Returns (or raises) the next scripted item per call and records what it was sent."""
+
+    def __init__(self, *script: Completion | Exception, name: str = "scripted") -> None:
+        self.name = name
+        self.script = list(script)
+        self.calls: list[dict[str, Any]] = []
+
+    async def prepare(self) -> None:
+        return None
+
+    async def complete(self, messages: list[dict[str, Any]], **options: Any) -> Completion:
+        self.calls.append({"messages": [dict(m) for m in messages], **options})
+        if not self.script:
+            raise AssertionError("the scripted model ran out of replies")
+        item = self.script.pop(0)
+        if isinstance(item, Exception):
+            raise item
+        return item

@@ -1,0 +1,121 @@
+"""Every option file of every config group composes, and builds the objects it names."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import OmegaConf
+
+from delegate.__main__ import _register_resolvers
+from delegate.build import Models, build_strategy, run_settings
+from delegate.prompts import PromptSet
+from delegate.strategies.router import RouterStrategy
+
+from ..conftest import CONF_DIR
+
+
+def options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+
+
+@contextmanager
+def hydra_dir() -> Iterator[None]:
+    _register_resolvers()
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+        yield
+
+
+def resolved(*overrides: str) -> dict[str, Any]:
+    with hydra_dir():
+        cfg = compose("config", overrides=list(overrides))
+    return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
+
+
+def test_groups_offer_the_documented_options() -> None:
+    assert options("strategy") == ["llm", "router", "slm"]
+    assert {"gpt-4o", "gpt-4o-mini", "local"} <= set(options("llm"))
+    assert {"qwen2.5-math-1.5b", "smollm2-135m", "vllm"} <= set(options("slm"))
+    assert options("dataset") == ["gsm8k", "mini"]
+    assert len(options("prompt")) >= 2
+    assert {"offline", "paper"} <= set(options("experiment"))
+
+
+def test_defaults() -> None:
+    cfg = resolved()
+    assert cfg["strategy"]["name"] == "router"
+    assert cfg["llm"]["model"] == "gpt-4o" and cfg["llm"]["api_key_env"] == "OPENAI_API_KEY"
+    assert cfg["slm"]["model"] == "Qwen/Qwen2.5-Math-1.5B-Instruct"
+    assert cfg["dataset"] == {
+        "name": "gsm8k",
+        "path": None,
+        "split": "test",
+        "revision": cfg["dataset"]["revision"],
+    }
+    assert cfg["seed"] == 123 and cfg["tracking"]["uri"].endswith("/mlruns/mlflow.db")
+
+
+@pytest.mark.parametrize("group", ["llm", "slm"])
+def test_every_model_option_builds(group: str) -> None:
+    for option in options(group):
+        cfg = resolved(f"{group}={option}")
+        models = Models(cfg)
+        model = models.llm() if group == "llm" else models.slm()  # builds, loads nothing
+        assert model.name
+        assert models.tool_protocol(group) in ("native", "text")  # type: ignore[arg-type]
+        models.price(group)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("prompt", options("prompt"))
+def test_every_prompt_set_is_complete(prompt: str) -> None:
+    cfg = resolved(f"prompt={prompt}")
+    prompts = PromptSet.from_config(cfg["prompt"])
+    assert "boxed" in prompts.system and "boxed" in prompts.router_system
+    assert "boxed" in prompts.tool_system
+
+
+@pytest.mark.parametrize("strategy", options("strategy"))
+@pytest.mark.parametrize("experiment", [None, *options("experiment")])
+def test_every_strategy_builds_under_every_experiment(
+    strategy: str, experiment: str | None
+) -> None:
+    overrides = [f"strategy={strategy}"] + ([f"experiment={experiment}"] if experiment else [])
+    cfg = resolved(*overrides)
+    run_settings(cfg)
+    models = Models(cfg)
+    built = build_strategy(cfg, models)
+    assert built.name == strategy
+    expected = {"llm": {"llm"}, "slm": {"slm"}, "router": {"llm", "slm"}}[strategy]
+    assert set(models.built()) == expected
+
+
+def test_offline_preset_is_offline_and_forces_delegation() -> None:
+    cfg = resolved("experiment=offline", "strategy=router")
+    assert cfg["llm"]["backend"] == cfg["slm"]["backend"] == "transformers"
+    assert cfg["dataset"]["name"] == "mini"
+    router = build_strategy(cfg, Models(cfg))
+    assert isinstance(router, RouterStrategy)
+    assert router.protocol == "text" and router.tool_choice == "required"
+
+
+def test_paper_preset_matches_the_reference_setting() -> None:
+    cfg = resolved("experiment=paper")
+    assert cfg["llm"]["model"] == "gpt-4o"
+    assert cfg["slm"]["model"] == "Qwen/Qwen2.5-Math-1.5B-Instruct"
+    assert (cfg["dataset"]["name"], cfg["dataset"]["split"], cfg["seed"]) == ("gsm8k", "test", 123)
+
+
+def test_shared_generation_settings_reach_both_models() -> None:
+    cfg = resolved("temperature=0.3", "max_tokens=77")
+    for role in ("llm", "slm"):
+        assert (cfg[role]["temperature"], cfg[role]["max_tokens"]) == (0.3, 77)
+
+
+def test_tracking_uri_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
+    assert resolved()["tracking"]["uri"] == "http://127.0.0.1:5000"

@@ -1,0 +1,31 @@
+"""The text tool-call format shared by local models without native tools and Qwen's template."""
+
+from delegate.models import tool_format
+
+
+def test_parses_calls_and_prose() -> None:
+    text = 'Thinking.\n<tool_call>\n{"name": "f", "arguments": {"question": "1+1?"}}\n</tool_call>'
+    prose, calls = tool_format.parse_tool_calls(text)
+    assert prose == "Thinking."
+    assert [(c.name, c.arguments) for c in calls] == [("f", '{"question": "1+1?"}')]
+
+
+def test_trailing_text_after_the_json_is_ignored() -> None:
+    text = '<tool_call>{"name": "f", "arguments": {"question": "x"}} and then more'
+    _, [call] = tool_format.parse_tool_calls(text)
+    assert call.name == "f"
+
+
+def test_unreadable_block_is_kept_as_a_malformed_call() -> None:
+    _, [call] = tool_format.parse_tool_calls('<tool_call>{"name": "f", "argu')
+    assert call.name == "" and call.arguments == '{"name": "f", "argu'
+
+
+def test_forced_prefix_closes_into_a_valid_call() -> None:
+    raw = tool_format.close_forced(tool_format.forced_prefix("f", "question") + "What is 2+2?")
+    _, [call] = tool_format.parse_tool_calls(raw)
+    assert call.name == "f" and call.arguments == '{"question": "What is 2+2?"}'
+
+
+def test_no_block_no_calls() -> None:
+    assert tool_format.parse_tool_calls(r"\boxed{4}") == (r"\boxed{4}", ())

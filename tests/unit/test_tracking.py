@@ -1,0 +1,40 @@
+"""What reaches MLflow params: the flattened config, without secret-looking keys."""
+
+from delegate.tracking import artifact_root_for, flatten, is_secret_key, redact
+
+
+def test_flatten_and_drop_secrets() -> None:
+    cfg = {
+        "llm": {
+            "model": "gpt-4o",
+            "api_key_env": "OPENAI_API_KEY",
+            "api_key": "sk-x",
+            "price": {"input": 2.5},
+        },
+        "token": "t",
+        "max_tokens": 10,
+    }
+    assert flatten(cfg) == {
+        "llm.model": "gpt-4o",
+        "llm.api_key_env": "OPENAI_API_KEY",
+        "llm.price.input": "2.5",
+        "max_tokens": "10",
+    }
+    assert redact(cfg) == {
+        "llm": {"model": "gpt-4o", "api_key_env": "OPENAI_API_KEY", "price": {"input": 2.5}},
+        "max_tokens": 10,
+    }
+
+
+def test_secret_key_names() -> None:
+    assert is_secret_key("llm.api_key") and is_secret_key("password") and is_secret_key("apikey")
+    assert not is_secret_key("llm.api_key_env") and not is_secret_key("llm.max_tokens")
+
+
+def test_long_values_fit_mlflow_param_limit() -> None:
+    assert len(flatten({"p": "x" * 10_000})["p"]) == 6000
+
+
+def test_sqlite_store_keeps_artifacts_beside_the_database() -> None:
+    assert artifact_root_for("sqlite:////tmp/store/mlflow.db") == "file:///tmp/store/artifacts"
+    assert artifact_root_for("http://127.0.0.1:5000") is None
