@@ -173,7 +173,7 @@ class RouterStrategy:
             )
             completion = await self.slm.complete(messages)
         except Exception as e:  # recorded on the call whatever it was; policy decides what next
-            error = f"small model failed: {type(e).__name__}: {e}"
+            failure = f"small model failed: {type(e).__name__}: {e}"
             record = ToolCallRecord(
                 call.name,
                 call.arguments,
@@ -182,12 +182,12 @@ class RouterStrategy:
                 None,
                 Usage(),
                 time.perf_counter() - start,
-                error,
+                failure,
             )
             if self.on_tool_error == "fail":
                 trace.tool_calls.append(record)
-                raise ToolError(error) from e
-            return f"Error: {error}", record
+                raise ToolError(failure) from e
+            return f"Error: {failure}", record
         trace.add("slm", completion)
         answer: str | None = completion.text
         error: str | None = None
