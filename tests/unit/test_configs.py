@@ -2,39 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from omegaconf import OmegaConf
 
-from delegate.__main__ import _register_resolvers
 from delegate.build import Models, build_strategy, run_settings
 from delegate.prompts import PromptSet
 from delegate.strategies.router import RouterStrategy
 
 from ..conftest import CONF_DIR
+from ..helpers import resolved
 
 
 def options(group: str) -> list[str]:
     return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
-
-
-@contextmanager
-def hydra_dir() -> Iterator[None]:
-    _register_resolvers()
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
-        yield
-
-
-def resolved(*overrides: str) -> dict[str, Any]:
-    with hydra_dir():
-        cfg = compose("config", overrides=list(overrides))
-    return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
 
 
 def test_groups_offer_the_documented_options() -> None:

