@@ -10,7 +10,8 @@ PIP := $(PY) -m pip
 # GPU users: make setup TORCH_SPEC=torch==2.13.0 (their index decides the build).
 TORCH_SPEC ?= torch==2.13.0
 # llama.cpp's OpenAI-compatible server, for the integration tests (compiles once, about 6 min).
-# GGML_NATIVE=OFF: a portable build; the host-tuned one can use instructions the VM refuses.
+# GGML_NATIVE=OFF: a portable build (a host-tuned one used instructions these VMs refuse), and
+# --no-cache-dir: pip's wheel cache ignores CMAKE_ARGS and could hand back a host-tuned build.
 LLAMA_SPEC ?= llama-cpp-python[server]==0.3.36
 STAMP := $(VENV)/.installed
 SERVER_STAMP := $(VENV)/.server-installed
@@ -30,7 +31,7 @@ $(STAMP): pyproject.toml
 setup-server: $(SERVER_STAMP)
 
 $(SERVER_STAMP): $(STAMP)
-	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) install -q "$(LLAMA_SPEC)"
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) install -q --no-cache-dir "$(LLAMA_SPEC)"
 	touch $@
 
 demo: setup

@@ -1,5 +1,9 @@
 """The text tool-call format shared by local models without native tools and Qwen's template."""
 
+import json
+
+import pytest
+
 from delegate.models import tool_format
 
 
@@ -21,10 +25,20 @@ def test_unreadable_block_is_kept_as_a_malformed_call() -> None:
     assert call.name == "" and call.arguments == '{"name": "f", "argu'
 
 
-def test_forced_prefix_closes_into_a_valid_call() -> None:
-    raw = tool_format.close_forced(tool_format.forced_prefix("f", "question") + "What is 2+2?")
-    _, [call] = tool_format.parse_tool_calls(raw)
-    assert call.name == "f" and call.arguments == '{"question": "What is 2+2?"}'
+@pytest.mark.parametrize(
+    ("written", "question"),
+    [
+        ("What is 2+2?", "What is 2+2?"),
+        ("Is \\frac{1}{2} half?", "Is \\frac{1}{2} half?"),  # LaTeX stays as written
+        ('Say \\"hi\\"', 'Say "hi"'),  # an escaped quote is a quote
+        ("line one\nline two", "line one\nline two"),  # a raw control character
+    ],
+)
+def test_forced_prefix_closes_into_a_valid_call(written: str, question: str) -> None:
+    prefixed = tool_format.forced_prefix("f", "question") + written
+    _, [call] = tool_format.parse_tool_calls(tool_format.close_forced(prefixed, "f", "question"))
+    assert call.name == "f"
+    assert json.loads(call.arguments) == {"question": question}
 
 
 def test_no_block_no_calls() -> None:

@@ -64,7 +64,7 @@ def forced_prefix(tool_name: str, argument: str) -> str:
 
     A forced call in the text format works like constrained decoding: the model continues this
     prefix, writing only the argument's value; generation stops at the closing quote
-    (``FORCED_STOP``) and ``close_forced`` completes the call.
+    (``FORCED_STOP``) and ``close_forced`` writes the rest of the call.
     """
     return f'{OPEN}\n{{"name": "{tool_name}", "arguments": {{"{argument}": "'
 
@@ -72,9 +72,16 @@ def forced_prefix(tool_name: str, argument: str) -> str:
 FORCED_STOP = ['"}', '",', '"\n']
 
 
-def close_forced(text: str) -> str:
-    """Finish a forced call that generation stopped at the end of its argument's value."""
-    return text + f'"}}}}\n{CLOSE}'
+def close_forced(prefixed_text: str, tool_name: str, argument: str) -> str:
+    """The complete call block for a forced call, from the prefix plus what the model wrote.
+
+    The value is kept verbatim (LaTeX such as ``\\frac`` included) and re-encoded with
+    ``json.dumps``, so a backslash or control character in it cannot make the call unreadable.
+    Only ``\\"`` is undone: it is how the model writes a quote without ending the value.
+    """
+    value = prefixed_text.removeprefix(forced_prefix(tool_name, argument)).replace('\\"', '"')
+    call = {"name": tool_name, "arguments": {argument: value}}
+    return f"{OPEN}\n{json.dumps(call)}\n{CLOSE}"
 
 
 # Generation stops at the end of a call, or where a model starts inventing the tool's result.

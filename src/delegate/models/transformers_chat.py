@@ -17,7 +17,7 @@ from delegate.accounting import Usage
 from delegate.errors import ConfigError
 from delegate.models import tool_format
 from delegate.models.base import Completion, Message
-from delegate.models.files import resolve_model_path
+from delegate.models.files import PKG_SCHEME, resolve_model_path
 from delegate.models.registry import BACKENDS
 
 _LOADED: dict[tuple[str, str | None, str, str], tuple[Any, Any]] = {}
@@ -70,7 +70,8 @@ class TransformersChatModel:
         path = resolve_model_path(model, where)
         if gguf_file is None and path.endswith(".gguf"):
             path, gguf_file = str(Path(path).parent), Path(path).name
-        self.name = name or model
+        # pkg:// locations name a file inside a wheel: its file name is the readable part.
+        self.name = name or (model.rsplit("/", 1)[-1] if model.startswith(PKG_SCHEME) else model)
         self._path, self._gguf_file = path, gguf_file
         self._device, self._dtype = device, dtype
         self.max_tokens, self.temperature = int(max_tokens), float(temperature)

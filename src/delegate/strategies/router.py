@@ -116,7 +116,7 @@ class RouterStrategy:
             c = await self.llm.complete(
                 messages, stop=tool_format.FORCED_STOP, assistant_prefix=prefix
             )
-            raw = tool_format.close_forced(c.text)
+            raw = tool_format.close_forced(c.text, self.prompts.tool_name, "question")
         else:
             c = await self.llm.complete(messages, stop=tool_format.STOP)
             raw = c.text
