@@ -47,6 +47,12 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect_ex", guarded(real_connect_ex))
 
 
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with an empty response cache of its own."""
+    monkeypatch.setenv("DELEGATE_CACHE_DIR", str(tmp_path / "response-cache"))
+
+
 @pytest.fixture
 def gsm8k_path() -> Path:
     if not GSM8K_TEST.is_file():

@@ -14,6 +14,7 @@ from typing import Any
 from delegate.accounting import Price
 from delegate.errors import ConfigError
 from delegate.models import BACKENDS, ChatModel
+from delegate.models.cache import CachedChatModel, ResponseStore, model_identity
 from delegate.prompts import PromptSet
 from delegate.strategies import STRATEGIES, Strategy
 from delegate.strategies.base import Role
@@ -43,6 +44,8 @@ class Models:
     def __init__(self, cfg: Mapping[str, Any]) -> None:
         self._cfg = cfg
         self._built: dict[str, ChatModel] = {}
+        cache = cfg.get("cache") or {}
+        self._store = ResponseStore(cache["dir"]) if cache.get("enabled") else None
 
     def llm(self) -> ChatModel:
         return self._get("llm")
@@ -55,7 +58,12 @@ class Models:
             section = dict(self._cfg[role])
             backend = BACKENDS.get(str(section.get("backend")))
             options = {k: v for k, v in section.items() if k not in _MODEL_META_KEYS}
-            self._built[role] = bind(backend, options, where=role)
+            model: ChatModel = bind(backend, options, where=role)
+            if self._store is not None:
+                model = CachedChatModel(
+                    model, self._store, model_identity(section), int(self._cfg.get("seed", 0))
+                )
+            self._built[role] = model
         return self._built[role]
 
     def tool_protocol(self, role: Role) -> str:

@@ -28,6 +28,8 @@ METRIC_NAMES = (
     "llm_cost_usd",
     "slm_cost_usd",
     "cost_usd",
+    "billed_usd",
+    "cache_hits",
     "tool_calls_per_problem",
     "delegation_rate",
 )
@@ -66,6 +68,8 @@ def aggregate(records: Sequence[ProblemRecord], wall_time_s: float) -> dict[str,
         "slm_output_tokens": float(sum(r.slm_output_tokens for r in records)),
         "llm_cost_usd": sum(r.llm_cost_usd for r in records),
         "slm_cost_usd": sum(r.slm_cost_usd for r in records),
+        "billed_usd": sum(r.billed_usd for r in records),
+        "cache_hits": float(sum(r.cache_hits for r in records)),
         "tool_calls_per_problem": sum(r.tool_calls for r in records) / n,
         "delegation_rate": sum(r.tool_calls > 0 for r in records) / n,
     }

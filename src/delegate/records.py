@@ -39,6 +39,8 @@ class ProblemRecord:
     llm_cost_usd: float
     slm_cost_usd: float
     cost_usd: float
+    billed_usd: float
+    cache_hits: int
     tool_calls: int
     tool_call_log: tuple[dict[str, Any], ...]
     error: str | None
@@ -89,6 +91,8 @@ def make_record(
         llm_cost_usd=llm_cost,
         slm_cost_usd=slm_cost,
         cost_usd=llm_cost + slm_cost,
+        billed_usd=llm_price.cost_usd(trace.llm_billed) + slm_price.cost_usd(trace.slm_billed),
+        cache_hits=trace.cache_hits,
         tool_calls=len(trace.tool_calls),
         tool_call_log=tuple(c.to_dict() for c in trace.tool_calls),
         error=error,

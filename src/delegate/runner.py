@@ -54,9 +54,10 @@ async def solve_all(
             except Exception as e:  # one problem's failure is its record, not the run's end
                 error = f"{type(e).__name__}: {e}"
                 log.warning("problem %d failed: %s", problem.id, error)
-            record = make_record(
-                problem, text, trace, time.perf_counter() - start, llm_price, slm_price, error
-            )
+            # A replayed completion took no time now; count the time it took when it was made,
+            # so a cached re-run reports the latency of the run it replays.
+            latency = time.perf_counter() - start + trace.replayed_latency_s
+            record = make_record(problem, text, trace, latency, llm_price, slm_price, error)
             on_record(record)
             return record
 

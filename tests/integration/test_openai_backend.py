@@ -113,3 +113,38 @@ def _sample_rows(tmp_path: Path) -> list[dict[str, str]]:
 
     with open(tmp_path / "run" / "samples.csv") as f:
         return [{**row, "problem_id": int(row["problem_id"])} for row in csv.DictReader(f)]
+
+
+def test_a_repeated_run_is_replayed_from_the_cache_at_no_cost(
+    proxy: RecordingProxy,
+    store: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", CANARY)
+    overrides = (
+        "strategy=llm",
+        "llm=gpt-4o",
+        f"llm.base_url={proxy.url}",
+        "dataset=mini",
+        "samples=3",
+        "max_tokens=32",
+        "progress=false",
+        f"tracking.uri={store}",
+        "tracking.experiment=cache",
+    )
+    first = run(resolved(*overrides), tmp_path / "first")
+    calls_after_first = len(proxy.exchanges)
+    second = run(resolved(*overrides), tmp_path / "second")
+
+    assert calls_after_first == 3 and len(proxy.exchanges) == 3  # nothing new reached the server
+    assert first["cache_hits"] == 0 and first["billed_usd"] == pytest.approx(first["cost_usd"])
+    assert second["cache_hits"] == 3 and second["billed_usd"] == 0
+    for name in ("accuracy", "llm_input_tokens", "llm_output_tokens", "cost_usd"):
+        assert second[name] == first[name]
+    # Replayed calls keep their original latency; only the framework's own time differs.
+    assert second["latency_mean_s"] == pytest.approx(first["latency_mean_s"], rel=0.02)
+    assert second["wall_time_s"] < first["wall_time_s"]
+    # A different generation setting is a different request: it misses.
+    third = run(resolved(*overrides, "max_tokens=33"), tmp_path / "third")
+    assert third["cache_hits"] == 0 and len(proxy.exchanges) == 6

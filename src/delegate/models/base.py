@@ -25,13 +25,18 @@ class ToolCall:
 
 @dataclass(frozen=True)
 class Completion:
-    """One model call: its text, tool calls, token usage and its own latency."""
+    """One model call: its text, tool calls, token usage and its own latency.
+
+    ``cache_hit`` marks a completion replayed from the response cache: its usage and latency are
+    those of the original call, and nobody paid for it again.
+    """
 
     text: str
     usage: Usage
     latency_s: float
     tool_calls: tuple[ToolCall, ...] = ()
     finish_reason: str | None = None
+    cache_hit: bool = False
 
 
 class ChatModel(Protocol):

@@ -51,17 +51,28 @@ class Trace:
 
     llm_usage: Usage = field(default_factory=Usage)
     slm_usage: Usage = field(default_factory=Usage)
+    # What this run paid for: usage minus completions replayed from the response cache.
+    llm_billed: Usage = field(default_factory=Usage)
+    slm_billed: Usage = field(default_factory=Usage)
+    cache_hits: int = 0
+    replayed_latency_s: float = 0.0  # the original latency of completions replayed from cache
     llm_latency_s: float = 0.0
     slm_latency_s: float = 0.0
     tool_calls: list[ToolCallRecord] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def add(self, role: Role, completion: Completion) -> None:
+        billed = Usage() if completion.cache_hit else completion.usage
+        if completion.cache_hit:
+            self.cache_hits += 1
+            self.replayed_latency_s += completion.latency_s
         if role == "llm":
             self.llm_usage += completion.usage
+            self.llm_billed += billed
             self.llm_latency_s += completion.latency_s
         else:
             self.slm_usage += completion.usage
+            self.slm_billed += billed
             self.slm_latency_s += completion.latency_s
 
 

@@ -1,0 +1,108 @@
+"""The response cache: what changes the key and what does not, and what a hit returns."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from delegate.accounting import Usage
+from delegate.models.cache import CachedChatModel, ResponseStore, cache_key, model_identity
+
+from .scripted import ScriptedModel, reply
+
+SECTION = {
+    "backend": "openai",
+    "model": "gpt-4o",
+    "base_url": None,
+    "max_tokens": 64,
+    "temperature": 0.0,
+    "api_key_env": "OPENAI_API_KEY",
+    "timeout_s": 60,
+    "max_retries": 3,
+    "price": {"input": 2.5},
+    "tool_protocol": "native",
+}
+REQUEST = {
+    "messages": [{"role": "user", "content": "1+1?"}],
+    "tools": None,
+    "tool_choice": None,
+    "stop": None,
+    "assistant_prefix": None,
+}
+
+
+def key(section: dict | None = None, request: dict | None = None, seed: int = 1) -> str:
+    return cache_key(model_identity(section or SECTION), request or REQUEST, seed)
+
+
+@pytest.mark.parametrize(
+    ("change", "value"),
+    [
+        ("model", "gpt-4o-mini"),
+        ("backend", "transformers"),
+        ("base_url", "http://127.0.0.1:1"),
+        ("max_tokens", 65),
+        ("temperature", 0.7),
+    ],
+)
+def test_model_settings_that_change_outputs_change_the_key(change: str, value: object) -> None:
+    assert key({**SECTION, change: value}) != key()
+
+
+@pytest.mark.parametrize(
+    ("change", "value"),
+    [
+        ("timeout_s", 5),
+        ("max_retries", 0),
+        ("api_key_env", "OTHER_KEY"),
+        ("price", {}),
+        ("tool_protocol", "text"),
+    ],
+)
+def test_timeouts_retries_keys_and_prices_do_not(change: str, value: object) -> None:
+    assert key({**SECTION, change: value}) == key()
+
+
+@pytest.mark.parametrize(
+    ("change", "value"),
+    [
+        ("messages", [{"role": "user", "content": "1+2?"}]),
+        ("tools", [{"type": "function"}]),
+        ("tool_choice", "required"),
+        ("stop", ["</tool_call>"]),
+        ("assistant_prefix", "<tool_call>"),
+    ],
+)
+def test_every_part_of_the_request_changes_the_key(change: str, value: object) -> None:
+    assert key(request={**REQUEST, change: value}) != key()
+
+
+def test_seed_matters_only_when_sampling() -> None:
+    assert key(seed=1) == key(seed=2)
+    sampling = {**SECTION, "temperature": 0.7}
+    assert key(sampling, seed=1) != key(sampling, seed=2)
+
+
+def test_a_hit_replays_usage_and_latency_and_skips_the_model(tmp_path: Path) -> None:
+    store = ResponseStore(tmp_path)
+    inner = ScriptedModel(reply(r"\boxed{2}", ("f", "{}"), tokens=(30, 7)))
+    model = CachedChatModel(inner, store, model_identity(SECTION), seed=1)
+    first = asyncio.run(model.complete(REQUEST["messages"]))
+    second = asyncio.run(model.complete(REQUEST["messages"]))
+    assert len(inner.calls) == 1
+    assert not first.cache_hit and second.cache_hit
+    assert second.usage == Usage(30, 0, 7, 1) and second.latency_s == first.latency_s
+    assert (second.text, second.tool_calls) == (first.text, first.tool_calls)
+    # Another process (a new store object on the same directory) sees the entry too.
+    again = CachedChatModel(ScriptedModel(), ResponseStore(tmp_path), model_identity(SECTION), 1)
+    assert asyncio.run(again.complete(REQUEST["messages"])).cache_hit
+
+
+def test_failures_are_not_cached(tmp_path: Path) -> None:
+    inner = ScriptedModel(RuntimeError("503"), reply("ok"))
+    model = CachedChatModel(inner, ResponseStore(tmp_path), model_identity(SECTION), seed=1)
+    with pytest.raises(RuntimeError):
+        asyncio.run(model.complete(REQUEST["messages"]))
+    assert asyncio.run(model.complete(REQUEST["messages"])).text == "ok"
