@@ -43,8 +43,10 @@ def finished_runs(uri: str, experiment: str) -> list[Any]:
 
 def per_sample_table(uri: str, run: Any) -> Any:
     """The run's ``per_sample.json`` table as a DataFrame, read back through MLflow."""
+    import mlflow
     from mlflow.tracking import MlflowClient
 
+    mlflow.set_tracking_uri(uri)  # load_table searches runs through the global tracking URI
     return MlflowClient(tracking_uri=uri).load_table(
         run.info.experiment_id, "per_sample.json", run_ids=[run.info.run_id]
     )

@@ -32,8 +32,9 @@ class RecordLog:
         self.path = run_dir / "per_sample.jsonl"
         self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
 
-    def append(self, record: ProblemRecord) -> None:
-        self._file.write(json.dumps(record.to_row()) + "\n")
+    def append(self, record: ProblemRecord, elapsed_s: float) -> None:
+        """Write one record with the loop time so far; flushed, so a kill loses nothing done."""
+        self._file.write(json.dumps(record.to_row() | {"elapsed_s": elapsed_s}) + "\n")
         self._file.flush()
 
     def close(self) -> None:

@@ -6,6 +6,8 @@ the ``results_<strategy>.json`` file are all built from records, never from anyt
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,11 +50,16 @@ class ProblemRecord:
 
     def to_row(self) -> dict[str, Any]:
         """A flat, JSON-ready row (the tool-call log as JSON text, for tables)."""
-        import json
-
         row = {k: getattr(self, k) for k in self.__dataclass_fields__}
         row["tool_call_log"] = json.dumps(list(self.tool_call_log))
         return row
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> ProblemRecord:
+        """The record ``to_row`` wrote; keys that are not fields are ignored."""
+        values = {k: row[k] for k in cls.__dataclass_fields__}
+        values["tool_call_log"] = tuple(json.loads(values["tool_call_log"]))
+        return cls(**values)
 
 
 def make_record(

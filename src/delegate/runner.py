@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from delegate import tracking
+from delegate import resume, tracking
 from delegate.accounting import Price
 from delegate.build import Models, build_strategy, run_settings
 from delegate.data import Problem, draw_sample, load_problems
@@ -126,44 +126,71 @@ def run(cfg: Mapping[str, Any], run_dir: Path) -> dict[str, float]:
     startup_s = time.perf_counter() - start
 
     run_dir.mkdir(parents=True, exist_ok=True)
-    tags = _tags(cfg, models)
+    record_path = run_dir / "per_sample.jsonl"
+    digest = resume.config_hash(cfg)
+    tags = _tags(cfg, models) | {resume.HASH_TAG: digest, resume.RECORDS_TAG: str(record_path)}
     run_name = f"{tags['strategy']}-{tags['prompt']}-seed{settings.seed}"
     uri, experiment = cfg["tracking"]["uri"], cfg["tracking"]["experiment"]
-    with tracking.mlflow_run(uri, experiment, run_name, tags) as active:
+    experiment_id = tracking.prepare_store(uri, experiment)
+    previous = None
+    if cfg.get("resume", True):
+        previous = resume.find_unfinished(experiment_id, digest, problems)
+    done = previous.records if previous else []
+    offset_s = previous.elapsed_s if previous else 0.0
+    run_id = previous.run_id if previous else None
+
+    with tracking.mlflow_run(experiment_id, run_name, tags, run_id=run_id) as active:
         log.info("MLflow run %s in experiment %r at %s", active.info.run_id, experiment, uri)
-        tracking.log_params(tracking.flatten(cfg))
+        if previous is None:  # a reopened run already holds these (params cannot change)
+            tracking.log_params(tracking.flatten(cfg))
         _write_config(run_dir, cfg)
         write_samples(run_dir, problems)
         record_log = RecordLog(run_dir)
         progress = Progress(len(problems), tags["strategy"], bool(cfg.get("progress", True)))
+        for record in done:
+            record_log.append(record, offset_s)
+            progress.update(record)
+        finished = {r.problem_id for r in done}
+        todo = [p for p in problems if p.id not in finished]
+        loop_start = time.perf_counter()
 
         def on_record(record: ProblemRecord) -> None:
-            record_log.append(record)
+            record_log.append(record, offset_s + time.perf_counter() - loop_start)
             progress.update(record)
 
         try:
-            records, wall = asyncio.run(
-                solve_all(problems, strategy, *prices, settings.concurrency, on_record)
+            new, wall = asyncio.run(
+                solve_all(todo, strategy, *prices, settings.concurrency, on_record)
             )
         finally:
             progress.close()
             record_log.close()
+        order = {p.id: i for i, p in enumerate(problems)}
+        records = sorted(done + new, key=lambda r: order[r.problem_id])
+        wall += offset_s
         metrics = aggregate(records, wall)
         write_results(
             run_dir,
             tags["strategy"],
             metrics,
             records,
-            {"run_id": active.info.run_id, "startup_s": startup_s, "tags": tags},
+            {
+                "run_id": active.info.run_id,
+                "startup_s": startup_s,
+                "tags": tags,
+                "resumed_problems": len(done),
+            },
         )
         tracking.log_results(metrics, [r.to_row() for r in records], run_dir)
         log.info(
-            "accuracy %.1f%% (strict %.1f%%) on %d problems, %d errors, cost $%.4f, wall %.1fs",
+            "accuracy %.1f%% (strict %.1f%%) on %d problems, %d errors, cost $%.4f "
+            "(billed now $%.4f), wall %.1fs",
             100 * metrics["accuracy"],
             100 * metrics["accuracy_strict"],
             len(records),
             metrics["n_errors"],
             metrics["cost_usd"],
+            metrics["billed_usd"],
             wall,
         )
         if metrics["n_errors"] == len(records):

@@ -92,12 +92,18 @@ def prepare_store(uri: str, experiment: str) -> str:
 
 
 @contextmanager
-def mlflow_run(uri: str, experiment: str, run_name: str, tags: Mapping[str, str]) -> Iterator[Any]:
-    """Start a run; end it FINISHED, or FAILED with an ``error`` tag if the body raises."""
+def mlflow_run(
+    experiment_id: str, run_name: str, tags: Mapping[str, str], run_id: str | None = None
+) -> Iterator[Any]:
+    """Start a run (or reopen ``run_id``); end it FINISHED, or FAILED with an ``error`` tag if the
+    body raises (Ctrl-C included)."""
     import mlflow
 
-    experiment_id = prepare_store(uri, experiment)
-    run = mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=dict(tags))
+    if run_id is None:
+        run = mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=dict(tags))
+    else:
+        run = mlflow.start_run(run_id=run_id)
+        mlflow.set_tags(dict(tags))
     try:
         yield run
     except BaseException as e:
