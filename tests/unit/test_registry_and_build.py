@@ -13,7 +13,7 @@ from delegate.strategies import STRATEGIES
 
 def test_registries_hold_the_documented_names() -> None:
     assert STRATEGIES.names() == ["llm", "router", "slm"]
-    assert BACKENDS.names() == ["openai", "transformers"]
+    assert BACKENDS.names() == ["llama_cpp", "openai", "transformers"]
     assert DATASETS.names() == ["gsm8k", "mini"]
 
 

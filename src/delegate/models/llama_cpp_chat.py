@@ -1,0 +1,140 @@
+"""GGUF models in-process through llama.cpp (llama-cpp-python): the fast CPU engine.
+
+The model's own chat template (from the GGUF metadata) renders the prompt, so a forced assistant
+prefix and the text tool-call format work as with transformers. One ``Llama`` per file and process,
+shared by every model that names it; calls are serialised on it (llama.cpp contexts are not
+thread-safe) and run in a worker thread. Token counts come from llama.cpp's own usage report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from delegate.accounting import Usage
+from delegate.errors import ConfigError
+from delegate.models import tool_format
+from delegate.models.base import Completion, Message
+from delegate.models.files import PKG_SCHEME, resolve_model_path
+from delegate.models.registry import BACKENDS
+
+
+@dataclass
+class _Engine:
+    llama: Any
+    formatter: Any
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_ENGINES: dict[tuple[str, int, int | None], _Engine] = {}
+_LOAD_LOCK = threading.Lock()
+
+
+def _load(path: str, n_ctx: int, n_threads: int | None) -> _Engine:
+    key = (path, n_ctx, n_threads)
+    with _LOAD_LOCK:
+        if key not in _ENGINES:
+            try:
+                from llama_cpp import Llama
+                from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+            except ImportError:
+                raise ConfigError(
+                    "the llama_cpp backend needs llama-cpp-python: make setup-server "
+                    "(or pip install llama-cpp-python)"
+                ) from None
+            # llama-cpp-python defaults to half the cores; the model has the machine to itself.
+            threads = n_threads or os.cpu_count() or 1
+            llama = Llama(model_path=path, n_ctx=n_ctx, n_threads=threads, verbose=False)
+            template = llama.metadata.get("tokenizer.chat_template")
+            if not template:
+                raise ConfigError(f"{path} has no chat template in its metadata")
+            special = {
+                "eos_token": llama.detokenize([llama.token_eos()], special=True).decode(),
+                "bos_token": llama.detokenize([llama.token_bos()], special=True).decode(),
+            }
+            _ENGINES[key] = _Engine(llama, Jinja2ChatFormatter(template, **special))
+        return _ENGINES[key]
+
+
+@BACKENDS.register("llama_cpp")
+class LlamaCppChatModel:
+    """A GGUF chat model run in-process by llama.cpp; greedy unless ``temperature > 0``."""
+
+    def __init__(
+        self,
+        model: str,
+        max_tokens: int = 512,
+        temperature: float = 0.0,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        seed: int = 0,
+        name: str | None = None,
+        where: str = "model",
+    ) -> None:
+        self._path = resolve_model_path(model, where)
+        self.name = name or (model.rsplit("/", 1)[-1] if model.startswith(PKG_SCHEME) else model)
+        self.max_tokens, self.temperature = int(max_tokens), float(temperature)
+        self._n_ctx, self._n_threads, self._seed = int(n_ctx), n_threads, int(seed)
+
+    async def prepare(self) -> None:
+        await asyncio.to_thread(self._engine)
+
+    def _engine(self) -> _Engine:
+        return _load(self._path, self._n_ctx, self._n_threads)
+
+    async def complete(
+        self,
+        messages: list[Message],
+        *,
+        tools: list[dict[str, Any]] | None = None,
+        tool_choice: str | dict[str, Any] | None = None,
+        stop: list[str] | None = None,
+        assistant_prefix: str | None = None,
+    ) -> Completion:
+        if tools and tool_choice not in (None, "auto", "none"):
+            raise ConfigError(
+                "local models cannot force a tool call natively; use tool_protocol=text "
+                "<llm.tool_protocol>"
+            )
+        use_tools = tools if tool_choice != "none" else None
+        start = time.perf_counter()
+        text, usage = await asyncio.to_thread(
+            self._generate, messages, use_tools, list(stop or ()), assistant_prefix or ""
+        )
+        calls: tuple[Any, ...] = ()
+        if use_tools:
+            text, calls = tool_format.parse_tool_calls(text)
+        return Completion(
+            text=text, usage=usage, latency_s=time.perf_counter() - start, tool_calls=calls
+        )
+
+    def _generate(
+        self,
+        messages: list[Message],
+        tools: list[dict[str, Any]] | None,
+        stop: list[str],
+        prefix: str,
+    ) -> tuple[str, Usage]:
+        engine = self._engine()
+        rendered = engine.formatter(messages=messages, tools=tools)
+        sampling: dict[str, Any] = (
+            {"temperature": self.temperature, "seed": self._seed}
+            if self.temperature > 0
+            else {"temperature": 0.0, "top_k": 1}
+        )
+        with engine.lock:
+            out = engine.llama.create_completion(
+                prompt=rendered.prompt + prefix,
+                max_tokens=self.max_tokens,
+                stop=stop + list(rendered.stop or []),
+                repeat_penalty=1.0,
+                **sampling,
+            )
+        usage = out["usage"]
+        return prefix + out["choices"][0]["text"], Usage(
+            input_tokens=usage["prompt_tokens"], output_tokens=usage["completion_tokens"], calls=1
+        )
