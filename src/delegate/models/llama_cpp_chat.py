@@ -52,11 +52,10 @@ def _load(path: str, n_ctx: int, n_threads: int | None) -> _Engine:
             template = llama.metadata.get("tokenizer.chat_template")
             if not template:
                 raise ConfigError(f"{path} has no chat template in its metadata")
-            special = {
-                "eos_token": llama.detokenize([llama.token_eos()], special=True).decode(),
-                "bos_token": llama.detokenize([llama.token_bos()], special=True).decode(),
-            }
-            _ENGINES[key] = _Engine(llama, Jinja2ChatFormatter(template, **special))
+            eos = llama.detokenize([llama.token_eos()], special=True).decode()
+            bos = llama.detokenize([llama.token_bos()], special=True).decode()
+            formatter = Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos)
+            _ENGINES[key] = _Engine(llama, formatter)
         return _ENGINES[key]
 
 
