@@ -3,6 +3,7 @@ server on 127.0.0.1 with the offline model, and a recording proxy in front of it
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import subprocess
@@ -154,3 +155,72 @@ def proxy(llama_server: str) -> Iterator[RecordingProxy]:
     p._thread.start()
     yield p
     p.server.shutdown()
+
+
+def canned_completion(text: str = r"The answer is \boxed{84}.") -> dict[str, Any]:
+    """A valid chat completion body, as an OpenAI-compatible server would send it."""
+    return {
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "gpt-4o",
+        "choices": [
+            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}
+        ],
+        "usage": {"prompt_tokens": 50, "completion_tokens": 10, "total_tokens": 60},
+    }
+
+
+class ScriptedServer:
+    """A real HTTP server on 127.0.0.1 that answers chat requests from a script of faults.
+
+    Each request takes the next step: ``(status, headers, body)`` to send, or ``("sleep", s)`` to
+    stall before answering normally. When the script is used up it answers with a canned
+    completion. Request arrival times are recorded.
+    """
+
+    def __init__(self, script: list[Any]) -> None:
+        self.script = list(script)
+        self.arrivals: list[float] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                server.arrivals.append(time.monotonic())
+                step = server.script.pop(0) if server.script else None
+                if step and step[0] == "sleep":
+                    time.sleep(step[1])
+                    step = None
+                status, headers, body = step or (200, {}, json.dumps(canned_completion()))
+                data = body.encode()
+                self.send_response(status)
+                for key, value in {"Content-Type": "application/json", **headers}.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture
+def scripted_server() -> Iterator[Any]:
+    servers: list[ScriptedServer] = []
+
+    def start(script: list[Any]) -> ScriptedServer:
+        servers.append(ScriptedServer(script))
+        return servers[-1]
+
+    yield start
+    for s in servers:
+        s.close()

@@ -14,6 +14,7 @@ from typing import Any
 from delegate.accounting import Usage
 from delegate.errors import ConfigError, DelegateError, MissingSecretError
 from delegate.models.base import Completion, Message, ToolCall
+from delegate.models.rate_limit import RequestRateLimit
 from delegate.models.registry import BACKENDS
 
 
@@ -52,6 +53,7 @@ class OpenAIChatModel:
         temperature: float = 0.0,
         timeout_s: float = 60.0,
         max_retries: int = 3,
+        requests_per_minute: float | None = None,
         name: str | None = None,
         where: str = "llm",
     ) -> None:
@@ -63,6 +65,7 @@ class OpenAIChatModel:
         self.timeout_s, self.max_retries = float(timeout_s), int(max_retries)
         self._where = where
         self._client: Any = None
+        self._rate = RequestRateLimit(requests_per_minute) if requests_per_minute else None
 
     async def prepare(self) -> None:
         self._get_client()
@@ -107,7 +110,11 @@ class OpenAIChatModel:
                 request["tool_choice"] = tool_choice
         if stop:
             request["stop"] = stop
+        if self._rate is not None:
+            await self._rate.slot()
         start = time.perf_counter()
+        # The SDK retries connection errors, 408, 409, 429 and 5xx up to max_retries times with
+        # exponential backoff, waiting as long as a Retry-After header asks.
         response = await self._get_client().chat.completions.create(**request)
         latency = time.perf_counter() - start
         return _to_completion(response, latency)
