@@ -2,31 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from omegaconf import OmegaConf
+from delegate.config import compose as resolved  # the config `python -m delegate ...` runs
 
-from delegate.__main__ import _register_resolvers
-from delegate.paths import CONF_DIR
-
-
-@contextmanager
-def hydra_dir() -> Iterator[None]:
-    _register_resolvers()
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
-        yield
-
-
-def resolved(*overrides: str) -> dict[str, Any]:
-    """The config ``python -m delegate <overrides>`` would run, resolved to plain data."""
-    with hydra_dir():
-        cfg = compose("config", overrides=list(overrides))
-    return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
+__all__ = ["finished_runs", "per_sample_table", "resolved"]
 
 
 def finished_runs(uri: str, experiment: str) -> list[Any]:

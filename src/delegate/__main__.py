@@ -9,22 +9,16 @@ import logging
 import sys
 from pathlib import Path
 
-from delegate.paths import CONF_DIR, PROJECT_ROOT
+from delegate.config import register_resolvers
+from delegate.paths import CONF_DIR
 
 log = logging.getLogger("delegate")
-
-
-def _register_resolvers() -> None:
-    from omegaconf import OmegaConf
-
-    if not OmegaConf.has_resolver("project_root"):
-        OmegaConf.register_new_resolver("project_root", lambda: str(PROJECT_ROOT))
 
 
 def main() -> None:
     if not CONF_DIR.is_dir():
         sys.exit(f"error: no config directory at {CONF_DIR}; install with 'make setup' (editable)")
-    _register_resolvers()
+    register_resolvers()
 
     import hydra
     from hydra.core.hydra_config import HydraConfig

@@ -1,0 +1,211 @@
+"""delegate's performance benchmarks: run them all, print a Markdown table.
+
+    .venv/bin/python benchmarks/run.py [--gsm8k ../shared/data/gsm8k/test.jsonl] [--only 1,3]
+
+Every figure is measured by this script in one run, on this machine; compare ratios, not absolute
+times (shared machines are noisy). Runs go to a temporary MLflow store and cache, never the
+project's own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from fake_endpoint import FakeEndpoint
+
+from delegate.config import compose
+from delegate.runner import run
+
+ROOT = Path(__file__).resolve().parents[1]
+TMP = Path(tempfile.mkdtemp(prefix="delegate-bench-"))
+Row = tuple[str, str, str, str]  # benchmark, measured, target, verdict
+
+
+def delegate_run(name: str, *overrides: str) -> tuple[dict[str, float], dict[str, Any]]:
+    """One experiment into the benchmark's store; its metrics and its results file."""
+    run_dir = TMP / name
+    cfg = compose(
+        "progress=false",
+        f"tracking.uri=sqlite:///{TMP}/mlruns/mlflow.db",
+        "tracking.experiment=benchmarks",
+        f"cache.dir={TMP}/cache-{name}",
+        *overrides,
+    )
+    metrics = run(cfg, run_dir)
+    strategy = cfg["strategy"]["name"]
+    return metrics, json.loads((run_dir / f"results_{strategy}.json").read_text())
+
+
+def concurrency(gsm8k: str) -> list[Row]:
+    """1. strategy=llm, 64 GSM8K problems, endpoint with 0.5 s per call: concurrency 1 vs 16."""
+    common = (
+        "strategy=llm",
+        "llm.api_key_env=null",
+        "dataset=gsm8k",
+        f"dataset.path={gsm8k}",
+        "samples=64",
+        "cache.enabled=false",
+    )
+    with FakeEndpoint(latency_s=0.5) as url:
+        one, _ = delegate_run("c1", *common, f"llm.base_url={url}", "concurrency=1")
+        many, _ = delegate_run("c16", *common, f"llm.base_url={url}", "concurrency=16")
+    ratio = one["wall_time_s"] / many["wall_time_s"]
+    return [
+        (
+            "1. llm, 64 problems, 0.5 s endpoint: concurrency 1 vs 16",
+            f"{one['wall_time_s']:.1f} s vs {many['wall_time_s']:.2f} s = {ratio:.1f}x",
+            ">= 12x (ideal 16x)",
+            verdict(ratio >= 12),
+        )
+    ]
+
+
+def batching() -> list[Row]:
+    """2. strategy=slm on the offline model, 8 problems: one at a time vs batched."""
+    common = ("experiment=offline", "strategy=slm", "samples=8", "cache.enabled=false")
+    single, a = delegate_run("b1", *common, "concurrency=1", "slm.batch_size=1")
+    batched, b = delegate_run("b8", *common, "concurrency=8", "slm.batch_size=8")
+    same = [r["final_text"] for r in a["records"]] == [r["final_text"] for r in b["records"]]
+    ratio = single["wall_time_s"] / batched["wall_time_s"]
+    return [
+        (
+            "2. slm offline, 8 problems: batch 1 vs batched",
+            f"{single['wall_time_s']:.1f} s vs {batched['wall_time_s']:.1f} s = {ratio:.1f}x; "
+            f"answers identical: {same}",
+            ">= 3x, identical answers",
+            verdict(ratio >= 3 and same),
+        )
+    ]
+
+
+def cache(gsm8k: str) -> list[Row]:
+    """3. The same run twice with the cache on."""
+    common = (
+        "strategy=llm",
+        "llm.api_key_env=null",
+        "dataset=gsm8k",
+        f"dataset.path={gsm8k}",
+        "samples=64",
+        "concurrency=16",
+    )
+    with FakeEndpoint(latency_s=0.5) as url:
+        first, _ = delegate_run("cache", *common, f"llm.base_url={url}")
+        second, _ = delegate_run("cache", *common, f"llm.base_url={url}")
+    share = second["wall_time_s"] / first["wall_time_s"]
+    ok = share <= 0.05 and second["billed_usd"] == 0 and second["cost_usd"] == first["cost_usd"]
+    return [
+        (
+            "3. the same run twice, cache on",
+            f"second {second['wall_time_s']:.3f} s = {share:.1%} of first "
+            f"({first['wall_time_s']:.2f} s); billed_usd {second['billed_usd']}, "
+            f"cost_usd equal: {second['cost_usd'] == first['cost_usd']}",
+            "<= 5%, billed_usd 0",
+            verdict(ok),
+        )
+    ]
+
+
+def overhead(gsm8k: str) -> list[Row]:
+    """4. The framework's own time per problem: the loop's wall time minus model-call time."""
+    with FakeEndpoint(latency_s=0.0) as url:
+        metrics, results = delegate_run(
+            "overhead",
+            "strategy=llm",
+            "llm.api_key_env=null",
+            "dataset=gsm8k",
+            f"dataset.path={gsm8k}",
+            "samples=200",
+            "concurrency=1",
+            "cache.enabled=false",
+            f"llm.base_url={url}",
+        )
+    model_s = sum(r["llm_latency_s"] + r["slm_latency_s"] for r in results["records"])
+    per_problem_ms = 1000 * (metrics["wall_time_s"] - model_s) / metrics["n_problems"]
+    return [
+        (
+            "4. framework overhead per problem (200 problems, instant endpoint)",
+            f"{per_problem_ms:.2f} ms",
+            "< 5 ms",
+            verdict(per_problem_ms < 5),
+        )
+    ]
+
+
+def reference_way() -> list[Row]:
+    """5. The reference implementation's way (sequential, batch 1, no cache) vs this project's:
+    router on 16 problems, the large model behind a 0.5 s endpoint, the offline small model."""
+    with FakeEndpoint(latency_s=0.5) as url:
+        common = (
+            "experiment=offline",
+            "strategy=router",
+            "samples=16",
+            "llm=gpt-4o",
+            f"llm.base_url={url}",
+            "llm.api_key_env=null",
+            "max_tokens=64",
+        )
+        ref, _ = delegate_run(
+            "ref", *common, "concurrency=1", "slm.batch_size=1", "cache.enabled=false"
+        )
+        ours, _ = delegate_run("ours", *common, "concurrency=16", "slm.batch_size=8")
+    ratio = ref["wall_time_s"] / ours["wall_time_s"]
+    return [
+        (
+            "5. router, 16 problems: sequential/batch 1/no cache vs defaults (cold cache)",
+            f"{ref['wall_time_s']:.1f} s vs {ours['wall_time_s']:.1f} s = {ratio:.1f}x",
+            "one ratio",
+            f"delegation rate {ours['delegation_rate']:.0%}",
+        )
+    ]
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "NOT MET"
+
+
+def machine() -> str:
+    import torch
+
+    return (
+        f"{platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"torch {torch.__version__}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--gsm8k", default=str(ROOT.parent / "shared/data/gsm8k/test.jsonl"))
+    parser.add_argument("--only", default="1,2,3,4,5", help="comma-separated benchmark numbers")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    suites: dict[str, Callable[[], list[Row]]] = {
+        "1": lambda: concurrency(args.gsm8k),
+        "2": batching,
+        "3": lambda: cache(args.gsm8k),
+        "4": lambda: overhead(args.gsm8k),
+        "5": reference_way,
+    }
+    rows: list[Row] = []
+    for key in args.only.split(","):
+        print(f"running benchmark {key}...", file=sys.stderr, flush=True)
+        rows += suites[key.strip()]()
+    print(f"\nMachine: {machine()}\n")
+    print("| benchmark | measured | target | result |\n|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""Batched generation for the transformers backend.
+
+Greedy requests (``temperature == 0``) use a plain decode loop that drops each row from the batch
+as soon as it ends (an end token or a stop string), so a batch costs its rows' own lengths rather
+than the longest row's length times the batch size; outputs equal ``generate``'s greedy ones.
+Sampled requests go through ``generate``.
+
+Token counts follow one rule for both paths: an end token the model wrote is an output token, and
+a row stopped by a stop string ends with the token that completed it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Request:
+    prompt: str
+    max_new_tokens: int
+    temperature: float
+    stop: tuple[str, ...]
+
+
+def generate_batch(
+    tokenizer: Any, model: Any, end_ids: frozenset[int], requests: list[Request]
+) -> list[tuple[str, int, int]]:
+    """Generate for requests with identical settings; (text, input tokens, output tokens) each."""
+    import torch
+
+    first = requests[0]
+    enc = tokenizer(
+        [r.prompt for r in requests], return_tensors="pt", padding=True, add_special_tokens=False
+    ).to(model.device)
+    with torch.inference_mode():
+        if first.temperature > 0:
+            rows = _sample(tokenizer, model, end_ids, enc, first)
+        else:
+            rows = _greedy(tokenizer, model, end_ids, enc, first)
+    results = []
+    for row, tokens in enumerate(rows):
+        text = tokenizer.decode(tokens, skip_special_tokens=True)
+        for s in first.stop:
+            text = text.split(s, 1)[0]
+        results.append((text, int(enc["attention_mask"][row].sum()), len(tokens)))
+    return results
+
+
+def _greedy(
+    tokenizer: Any, model: Any, end_ids: frozenset[int], enc: Any, req: Request
+) -> list[list[int]]:
+    import torch
+
+    mask = enc["attention_mask"]
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)  # left padding: real tokens count from 0
+    out = model(
+        input_ids=enc["input_ids"], attention_mask=mask, position_ids=positions, use_cache=True
+    )
+    cache, logits = out.cache, out.logits[:, -1]
+    alive = list(range(mask.shape[0]))
+    tokens: list[list[int]] = [[] for _ in alive]
+    tail = max((len(s) for s in req.stop), default=0) + 1  # a stop string spans <= len tokens
+    for step in range(req.max_new_tokens):
+        chosen = logits.argmax(-1)
+        keep = []
+        for j, (row, token) in enumerate(zip(alive, chosen.tolist(), strict=True)):
+            tokens[row].append(token)
+            ended = token in end_ids or (
+                req.stop and any(s in tokenizer.decode(tokens[row][-tail:]) for s in req.stop)
+            )
+            if not ended:
+                keep.append(j)
+        if not keep or step == req.max_new_tokens - 1:
+            break
+        if len(keep) < len(alive):  # finished rows leave the batch
+            index = torch.tensor(keep, device=mask.device)
+            cache.batch_select_indices(index)
+            mask, chosen = mask[index], chosen[index]
+            alive = [alive[j] for j in keep]
+        mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=-1)
+        positions = mask.sum(-1, keepdim=True) - 1
+        out = model(
+            input_ids=chosen[:, None],
+            attention_mask=mask,
+            position_ids=positions,
+            cache=cache,
+            use_cache=True,
+        )
+        cache, logits = out.cache, out.logits[:, -1]
+    return tokens
+
+
+def _sample(
+    tokenizer: Any, model: Any, end_ids: frozenset[int], enc: Any, req: Request
+) -> list[list[int]]:
+    settings: dict[str, Any] = {
+        "max_new_tokens": req.max_new_tokens,
+        "pad_token_id": tokenizer.pad_token_id,
+        "do_sample": True,
+        "temperature": req.temperature,
+    }
+    if req.stop:
+        settings.update(stop_strings=list(req.stop), tokenizer=tokenizer)
+    out = model.generate(**enc, **settings)
+    width = enc["input_ids"].shape[1]
+    rows = []
+    for row in range(out.shape[0]):
+        generated = out[row, width:].tolist()
+        # Finished rows are padded; keep up to and including the first end token.
+        cut = next((i + 1 for i, t in enumerate(generated) if t in end_ids), len(generated))
+        rows.append(generated[:cut])
+    return rows
