@@ -6,7 +6,8 @@ Each finished problem is appended to the run directory's ``per_sample.jsonl`` as
 the run carries that file's path as the ``delegate.records`` tag. When the same config runs again
 and its latest run did not finish (killed: still RUNNING; Ctrl-C or a crash: FAILED), that run is
 reopened and only the missing problems are solved. Problems that had errored are tried again. A
-FINISHED run is never resumed; ``resume=false`` always starts a new run.
+FINISHED run is never resumed, nor one still RUNNING in a live process on this host (its
+``delegate.owner`` tag); ``resume=false`` always starts a new run.
 """
 
 from __future__ import annotations
@@ -14,18 +15,44 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from delegate.data import Problem
+from delegate.errors import DelegateError
 from delegate.records import ProblemRecord
 
 log = logging.getLogger(__name__)
 
 HASH_TAG = "delegate.config_hash"
 RECORDS_TAG = "delegate.records"
+OWNER_TAG = "delegate.owner"  # host:pid of the process running it
+
+
+def owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _still_running(run_owner: str | None) -> bool:
+    """Whether the process named by an OWNER_TAG value is alive on this host."""
+    if not run_owner or ":" not in run_owner:
+        return False
+    host, _, pid = run_owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's run cannot be checked; a stale RUNNING run is resumable
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 _IGNORED_KEYS = ("progress", "concurrency", "resume", "cache")
 
 
@@ -60,6 +87,11 @@ def find_unfinished(
     if not runs or runs[0].info.status == "FINISHED":
         return None
     run = runs[0]
+    if run.info.status == "RUNNING" and _still_running(run.data.tags.get(OWNER_TAG)):
+        raise DelegateError(
+            f"the same run ({run.info.run_id}) is in progress in process "
+            f"{run.data.tags[OWNER_TAG]}; wait for it, or start a separate run with resume=false"
+        )
     path = run.data.tags.get(RECORDS_TAG)
     wanted = {p.id for p in problems}
     records, elapsed = read_records(Path(path), wanted) if path else ([], 0.0)

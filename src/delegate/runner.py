@@ -128,7 +128,11 @@ def run(cfg: Mapping[str, Any], run_dir: Path) -> dict[str, float]:
     run_dir.mkdir(parents=True, exist_ok=True)
     record_path = run_dir / "per_sample.jsonl"
     digest = resume.config_hash(cfg)
-    tags = _tags(cfg, models) | {resume.HASH_TAG: digest, resume.RECORDS_TAG: str(record_path)}
+    tags = _tags(cfg, models) | {
+        resume.HASH_TAG: digest,
+        resume.RECORDS_TAG: str(record_path),
+        resume.OWNER_TAG: resume.owner(),
+    }
     run_name = f"{tags['strategy']}-{tags['prompt']}-seed{settings.seed}"
     uri, experiment = cfg["tracking"]["uri"], cfg["tracking"]["experiment"]
     experiment_id = tracking.prepare_store(uri, experiment)

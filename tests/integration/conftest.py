@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -174,9 +175,10 @@ def canned_completion(text: str = r"The answer is \boxed{84}.") -> dict[str, Any
 class ScriptedServer:
     """A real HTTP server on 127.0.0.1 that answers chat requests from a script of faults.
 
-    Each request takes the next step: ``(status, headers, body)`` to send, or ``("sleep", s)`` to
-    stall before answering normally. When the script is used up it answers with a canned
-    completion. Request arrival times are recorded.
+    Each request takes the next step: ``(status, headers, body)`` to send, ``("sleep", s)`` to
+    stall before answering normally, or ``("reset",)`` to drop the connection without a word.
+    When the script is used up it answers with a canned completion. Request arrival times are
+    recorded.
     """
 
     def __init__(self, script: list[Any]) -> None:
@@ -189,6 +191,12 @@ class ScriptedServer:
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 server.arrivals.append(time.monotonic())
                 step = server.script.pop(0) if server.script else None
+                if step and step[0] == "reset":  # RST instead of a response
+                    self.connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                    )
+                    self.close_connection = True
+                    return
                 if step and step[0] == "sleep":
                     time.sleep(step[1])
                     step = None

@@ -60,6 +60,28 @@ def test_offline_run_from_another_directory(tmp_path: Path, store: str) -> None:
         (["experiment=offline", "+router.max_calls=2"], {}, "unknown key(s) router.max_calls"),
         (["strategy=llm", "dataset=mini"], {}, "OPENAI_API_KEY is not set"),
         (["strategy=llm", "dataset=mini", "llm.api_key_env=MY_KEY"], {}, "MY_KEY is not set"),
+        (
+            [
+                "strategy=llm",
+                "dataset=mini",
+                "llm.base_url=http://127.0.0.1:9/v1",
+                "llm.api_key_env=null",
+            ],
+            {},
+            "cannot reach http://127.0.0.1:9/v1",
+        ),
+        (
+            [
+                "strategy=router",
+                "dataset=mini",
+                "llm.base_url=http://127.0.0.1:9/v1",
+                "llm.api_key_env=null",
+                "slm=vllm",
+                "slm.base_url=http://127.0.0.1:9/v1",
+            ],
+            {},
+            "<llm.base_url>",
+        ),
     ],
 )
 def test_bad_input_fails_with_one_line_and_no_run(

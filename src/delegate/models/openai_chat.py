@@ -7,9 +7,12 @@ Token usage is taken from every response, tool-call turns included.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import socket
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from delegate.accounting import Usage
 from delegate.errors import ConfigError, DelegateError, MissingSecretError
@@ -38,6 +41,19 @@ def read_api_key(variable: str, where: str) -> str:
             f"export {variable}=... or put it in a .env file"
         )
     return key
+
+
+def check_reachable(url: str, where: str, timeout_s: float = 5.0) -> None:
+    """Open (and close) a TCP connection to the server behind ``url``, or raise ConfigError."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    if not parts.hostname:
+        raise ConfigError(f"not a URL: {url!r} <{where}.base_url>")
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout_s).close()
+    except OSError as e:
+        reason = e.strerror or type(e).__name__
+        raise ConfigError(f"cannot reach {url} ({reason}) <{where}.base_url>") from None
 
 
 @BACKENDS.register("openai")
@@ -69,6 +85,8 @@ class OpenAIChatModel:
 
     async def prepare(self) -> None:
         self._get_client()
+        if self.base_url:  # fail before any work, not after every problem's retries
+            await asyncio.to_thread(check_reachable, self.base_url, self._where)
 
     def _get_client(self) -> Any:
         if self._client is None:

@@ -1,0 +1,144 @@
+"""Endpoint faults that retries cannot fix, from a real HTTP server on 127.0.0.1: the run finishes,
+the problem is recorded with its error, scored wrong and kept in the denominator."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from delegate.runner import run
+
+from ..helpers import finished_runs, per_sample_table, resolved
+from .conftest import canned_completion
+
+pytestmark = pytest.mark.integration
+
+
+def tool_call_completion(name: str, arguments: str) -> str:
+    body = canned_completion("")
+    body["choices"][0]["message"]["tool_calls"] = [
+        {"id": "call_1", "type": "function", "function": {"name": name, "arguments": arguments}}
+    ]
+    body["choices"][0]["finish_reason"] = "tool_calls"
+    return json.dumps(body)
+
+
+def llm_run(server_url: str, store: str, tmp_path: Path, *extra: str) -> dict[str, float]:
+    cfg = resolved(
+        "strategy=llm",
+        "llm=gpt-4o",
+        f"llm.base_url={server_url}",
+        "llm.api_key_env=null",
+        "llm.max_retries=1",
+        "dataset=mini",
+        "samples=2",
+        "concurrency=1",
+        "progress=false",
+        "cache.enabled=false",
+        f"tracking.uri={store}",
+        "tracking.experiment=faults",
+        *extra,
+    )
+    return run(cfg, tmp_path / "run")
+
+
+def test_a_connection_reset_is_retried(scripted_server, store, tmp_path) -> None:
+    server = scripted_server([("reset",)])
+    metrics = llm_run(server.url, store, tmp_path)
+    assert len(server.arrivals) == 3 and metrics["n_errors"] == 0
+
+
+NO_CHOICES = json.dumps({**canned_completion(), "choices": []})
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ('{"id": "chatcmpl-1", "choi', ""),  # truncated
+        ("<html>bad gateway</html>", ""),  # not JSON
+        (NO_CHOICES, "the completion has no choices"),
+    ],
+)
+def test_a_broken_response_fails_that_problem_only(
+    scripted_server, store, tmp_path, body: str, error: str
+) -> None:
+    server = scripted_server([(200, {}, body)])
+    metrics = llm_run(server.url, store, tmp_path)
+    assert metrics["n_problems"] == 2 and metrics["n_errors"] == 1
+    [logged] = finished_runs(store, "faults")
+    assert logged.info.status == "FINISHED"
+    table = per_sample_table(store, logged).sort_values("problem_id")
+    failed = table[table["error"].notna()]
+    assert len(failed) == 1 and not failed["correct"].any()
+    assert error in failed["error"].iloc[0]
+
+
+def router_run(llm_url: str, slm_url: str, store: str, tmp_path: Path, *extra: str):
+    cfg = resolved(
+        "strategy=router",
+        "llm=gpt-4o",
+        f"llm.base_url={llm_url}",
+        "llm.api_key_env=null",
+        "slm=vllm",
+        f"slm.base_url={slm_url}",
+        "dataset=mini",
+        "samples=2",
+        "concurrency=1",
+        "progress=false",
+        "cache.enabled=false",
+        f"tracking.uri={store}",
+        "tracking.experiment=router-faults",
+        *extra,
+    )
+    metrics = run(cfg, tmp_path / "run")
+    [logged] = finished_runs(store, "router-faults")
+    # The first problem meets the scripted fault; the second gets plain answers.
+    row = per_sample_table(store, logged).sort_values("problem_id").iloc[0]
+    return metrics, row, json.loads(row["tool_call_log"])
+
+
+@pytest.mark.parametrize(
+    ("name", "arguments", "error"),
+    [
+        ("ask_small_model", '{"question": "12*7', "malformed tool arguments"),
+        ("calculator", '{"question": "12*7"}', "unknown tool 'calculator'"),
+    ],
+)
+def test_bad_tool_calls_from_the_endpoint_are_recorded(
+    scripted_server, store, tmp_path, name: str, arguments: str, error: str
+) -> None:
+    llm = scripted_server([(200, {}, tool_call_completion(name, arguments))])
+    slm = scripted_server([])
+    metrics, row, calls = router_run(llm.url, slm.url, store, tmp_path)
+    assert metrics["n_errors"] == 0 and metrics["delegation_rate"] == 0.5
+    assert error in calls[0]["error"]
+    assert slm.arrivals == []  # nothing was sent to the small model
+    assert row["final_text"] == r"The answer is \boxed{84}."  # the large model went on
+
+
+@pytest.mark.parametrize(("policy", "n_errors"), [("report", 0), ("fail", 1)])
+def test_a_small_model_timeout_follows_the_configured_policy(
+    scripted_server, store, tmp_path, policy: str, n_errors: int
+) -> None:
+    llm = scripted_server(
+        [(200, {}, tool_call_completion("ask_small_model", '{"question": "12*7?"}'))]
+    )
+    slm = scripted_server([("sleep", 3.0)])
+    metrics, row, calls = router_run(
+        llm.url,
+        slm.url,
+        store,
+        tmp_path,
+        "slm.timeout_s=1",
+        "slm.max_retries=0",
+        f"router.on_tool_error={policy}",
+    )
+    assert calls[0]["error"].startswith("small model failed: APITimeoutError")
+    assert metrics["n_errors"] == n_errors
+    assert metrics["delegation_rate"] == 0.5  # the attempt is on record either way
+    if policy == "report":
+        assert len(llm.arrivals) == 3  # told of the failure, the large model answered
+    else:
+        assert "ToolError" in row["error"] and len(llm.arrivals) == 2
