@@ -8,10 +8,10 @@ characters of the request's messages.
 
 from __future__ import annotations
 
+import asyncio
 import json
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import multiprocessing
+from multiprocessing.connection import Connection
 from typing import Any
 
 
@@ -60,39 +60,61 @@ def _answer(request: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: float) -> None:
+    """Serve one keep-alive connection: read each request, wait ``delay``, answer."""
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            headers = dict(
+                line.split(": ", 1) for line in head.decode().split("\r\n")[1:] if ": " in line
+            )
+            length = int(next(v for k, v in headers.items() if k.lower() == "content-length"))
+            request = json.loads(await reader.readexactly(length))
+            await asyncio.sleep(delay)
+            body = json.dumps(_answer(request)).encode()
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    finally:
+        writer.close()
+
+
+def _serve(latency_s: float, port: Connection) -> None:
+    async def main() -> None:
+        server = await asyncio.start_server(lambda r, w: _handle(r, w, latency_s), "127.0.0.1", 0)
+        port.send(server.sockets[0].getsockname()[1])
+        await server.serve_forever()
+
+    asyncio.run(main())
+
+
 class FakeEndpoint:
-    """``with FakeEndpoint(latency_s=0.5) as url: ...`` serves ``url`` (ending in ``/v1``)."""
+    """``with FakeEndpoint(latency_s=0.5) as url: ...`` serves ``url`` (ending in ``/v1``).
+
+    The server is asyncio-based and runs in its own process, as a real endpoint would: sharing the
+    client's interpreter (or a thread per connection) would blur what is measured.
+    """
 
     def __init__(self, latency_s: float) -> None:
         self.latency_s = latency_s
-        self.requests = 0
-        endpoint = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                endpoint.requests += 1
-                time.sleep(endpoint.latency_s)
-                body = json.dumps(_answer(request)).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        self._process: multiprocessing.Process | None = None
 
     def __enter__(self) -> str:
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self.url
+        receive, send = multiprocessing.Pipe(duplex=False)
+        self._process = multiprocessing.Process(
+            target=_serve, args=(self.latency_s, send), daemon=True
+        )
+        self._process.start()
+        if not receive.poll(30):
+            raise RuntimeError("the fake endpoint did not start")
+        return f"http://127.0.0.1:{receive.recv()}/v1"
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        if self._process is not None:
+            self._process.terminate()
+            self._process.join(10)

@@ -1,5 +1,7 @@
 """delegate's performance benchmarks: run them all, print a Markdown table.
 
+Needs llama-cpp-python for benchmark 6 (make setup-server).
+
     .venv/bin/python benchmarks/run.py [--gsm8k ../shared/data/gsm8k/test.jsonl] [--only 1,3]
 
 Every figure is measured by this script in one run, on this machine; compare ratios, not absolute
@@ -170,6 +172,34 @@ def reference_way() -> list[Row]:
     ]
 
 
+def engines() -> list[Row]:
+    """6. Which engine the offline default should use: the offline slm run on 8 problems with
+    llama.cpp (one request at a time) and with batched transformers."""
+    common = (
+        "experiment=offline",
+        "strategy=slm",
+        "samples=8",
+        "cache.enabled=false",
+        "concurrency=8",
+    )
+    rows: list[Row] = []
+    for label, option in (
+        ("llama.cpp in process", "smollm2-135m-llamacpp"),
+        ("transformers, batched", "smollm2-135m"),
+    ):
+        metrics, _ = delegate_run(f"engine-{option}", *common, f"slm={option}")
+        rate = metrics["slm_output_tokens"] / metrics["wall_time_s"]
+        rows.append(
+            (
+                f"6. engine: {label}, 8 problems in flight",
+                f"{metrics['wall_time_s']:.1f} s, {rate:.0f} output tokens/s",
+                "-",
+                "-",
+            )
+        )
+    return rows
+
+
 def verdict(ok: bool) -> str:
     return "met" if ok else "NOT MET"
 
@@ -186,7 +216,7 @@ def machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--gsm8k", default=str(ROOT.parent / "shared/data/gsm8k/test.jsonl"))
-    parser.add_argument("--only", default="1,2,3,4,5", help="comma-separated benchmark numbers")
+    parser.add_argument("--only", default="1,2,3,4,5,6", help="comma-separated benchmark numbers")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     os.environ.pop("MLFLOW_TRACKING_URI", None)
@@ -196,11 +226,14 @@ def main() -> None:
         "3": lambda: cache(args.gsm8k),
         "4": lambda: overhead(args.gsm8k),
         "5": reference_way,
+        "6": engines,
     }
     rows: list[Row] = []
     for key in args.only.split(","):
         print(f"running benchmark {key}...", file=sys.stderr, flush=True)
-        rows += suites[key.strip()]()
+        for row in suites[key.strip()]():
+            print("  " + " | ".join(row), file=sys.stderr, flush=True)  # kept if a later one fails
+            rows.append(row)
     print(f"\nMachine: {machine()}\n")
     print("| benchmark | measured | target | result |\n|---|---|---|---|")
     for row in rows:

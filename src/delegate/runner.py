@@ -162,10 +162,15 @@ def run(cfg: Mapping[str, Any], run_dir: Path) -> dict[str, float]:
             record_log.append(record, offset_s + time.perf_counter() - loop_start)
             progress.update(record)
 
+        async def solve_then_close() -> tuple[list[ProblemRecord], float]:
+            try:
+                return await solve_all(todo, strategy, *prices, settings.concurrency, on_record)
+            finally:  # HTTP clients must close in the loop that opened their connections
+                for model in models.built().values():
+                    await model.aclose()
+
         try:
-            new, wall = asyncio.run(
-                solve_all(todo, strategy, *prices, settings.concurrency, on_record)
-            )
+            new, wall = asyncio.run(solve_then_close())
         finally:
             progress.close()
             record_log.close()

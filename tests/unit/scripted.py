@@ -29,6 +29,9 @@ class ScriptedModel:
     async def prepare(self) -> None:
         return None
 
+    async def aclose(self) -> None:
+        return None
+
     async def complete(self, messages: list[dict[str, Any]], **options: Any) -> Completion:
         self.calls.append({"messages": [dict(m) for m in messages], **options})
         if not self.script:

@@ -47,6 +47,9 @@ class ChatModel(Protocol):
     async def prepare(self) -> None:
         """Do the slow or failing set-up (load weights, check the key) before the problem loop."""
 
+    async def aclose(self) -> None:
+        """Release connections, inside the event loop that used them."""
+
     async def complete(
         self,
         messages: list[Message],

@@ -105,6 +105,9 @@ class CachedChatModel:
     async def prepare(self) -> None:
         await self.inner.prepare()
 
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
     async def complete(
         self,
         messages: list[Message],

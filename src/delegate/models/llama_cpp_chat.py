@@ -79,6 +79,9 @@ class LlamaCppChatModel:
         self.max_tokens, self.temperature = int(max_tokens), float(temperature)
         self._n_ctx, self._n_threads, self._seed = int(n_ctx), n_threads, int(seed)
 
+    async def aclose(self) -> None:
+        return None  # weights stay loaded for the next run in this process
+
     async def prepare(self) -> None:
         await asyncio.to_thread(self._engine)
 

@@ -88,6 +88,11 @@ class OpenAIChatModel:
         if self.base_url:  # fail before any work, not after every problem's retries
             await asyncio.to_thread(check_reachable, self.base_url, self._where)
 
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
     def _get_client(self) -> Any:
         if self._client is None:
             from openai import AsyncOpenAI

@@ -101,6 +101,9 @@ class TransformersChatModel:
         self._batcher: Batcher[Request, tuple[str, int, int]] | None = None
         self._batcher_loop: asyncio.AbstractEventLoop | None = None
 
+    async def aclose(self) -> None:
+        return None  # weights stay loaded for the next run in this process
+
     async def prepare(self) -> None:
         await asyncio.to_thread(self._weights)
 
