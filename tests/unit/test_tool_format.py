@@ -32,6 +32,7 @@ def test_unreadable_block_is_kept_as_a_malformed_call() -> None:
         ("Is \\frac{1}{2} half?", "Is \\frac{1}{2} half?"),  # LaTeX stays as written
         ('Say \\"hi\\"', 'Say "hi"'),  # an escaped quote is a quote
         ("line one\nline two", "line one\nline two"),  # a raw control character
+        ("How many?</tool_call> more", "How many?"),  # the model closed the block itself
     ],
 )
 def test_forced_prefix_closes_into_a_valid_call(written: str, question: str) -> None:

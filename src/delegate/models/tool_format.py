@@ -69,7 +69,8 @@ def forced_prefix(tool_name: str, argument: str) -> str:
     return f'{OPEN}\n{{"name": "{tool_name}", "arguments": {{"{argument}": "'
 
 
-FORCED_STOP = ['"}', '",', '"\n']
+# The value ends at its closing quote, or where the model closes the block without one.
+FORCED_STOP = ['"}', '",', '"\n', CLOSE]
 
 
 def close_forced(prefixed_text: str, tool_name: str, argument: str) -> str:
@@ -79,7 +80,8 @@ def close_forced(prefixed_text: str, tool_name: str, argument: str) -> str:
     ``json.dumps``, so a backslash or control character in it cannot make the call unreadable.
     Only ``\\"`` is undone: it is how the model writes a quote without ending the value.
     """
-    value = prefixed_text.removeprefix(forced_prefix(tool_name, argument)).replace('\\"', '"')
+    value = prefixed_text.removeprefix(forced_prefix(tool_name, argument))
+    value = value.split(CLOSE, 1)[0].replace('\\"', '"')
     call = {"name": tool_name, "arguments": {argument: value}}
     return f"{OPEN}\n{json.dumps(call)}\n{CLOSE}"
 
