@@ -44,3 +44,14 @@ def test_forced_prefix_closes_into_a_valid_call(written: str, question: str) -> 
 
 def test_no_block_no_calls() -> None:
     assert tool_format.parse_tool_calls(r"\boxed{4}") == (r"\boxed{4}", ())
+
+
+def test_local_models_take_tools_through_their_template_but_cannot_be_forced() -> None:
+    from delegate.errors import ConfigError
+
+    tools = [{"type": "function", "function": {"name": "f"}}]
+    assert tool_format.local_tools(tools, "auto") == tools
+    assert tool_format.local_tools(tools, "none") is None
+    assert tool_format.local_tools(None, None) is None
+    with pytest.raises(ConfigError, match="tool_protocol=text"):
+        tool_format.local_tools(tools, {"type": "function", "function": {"name": "f"}})

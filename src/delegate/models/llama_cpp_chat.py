@@ -97,12 +97,7 @@ class LlamaCppChatModel:
         stop: list[str] | None = None,
         assistant_prefix: str | None = None,
     ) -> Completion:
-        if tools and tool_choice not in (None, "auto", "none"):
-            raise ConfigError(
-                "local models cannot force a tool call natively; use tool_protocol=text "
-                "<llm.tool_protocol>"
-            )
-        use_tools = tools if tool_choice != "none" else None
+        use_tools = tool_format.local_tools(tools, tool_choice)
         start = time.perf_counter()
         text, usage = await asyncio.to_thread(
             self._generate, messages, use_tools, list(stop or ()), assistant_prefix or ""

@@ -16,6 +16,7 @@ import json
 import re
 from typing import Any
 
+from delegate.errors import ConfigError
 from delegate.models.base import ToolCall
 
 OPEN, CLOSE = "<tool_call>", "</tool_call>"
@@ -44,6 +45,22 @@ def parse_tool_calls(text: str) -> tuple[str, tuple[ToolCall, ...]]:
         calls.append(ToolCall(id=f"call_{i}", name=name, arguments=arguments))
     prose = _BLOCK_RE.sub("", text).strip()
     return prose, tuple(calls)
+
+
+def local_tools(
+    tools: list[dict[str, Any]] | None, tool_choice: str | dict[str, Any] | None
+) -> list[dict[str, Any]] | None:
+    """The tools an in-process model's chat template should render, or None.
+
+    Such a model can only be offered tools through its template; forcing a call needs the text
+    format's forced prefix instead, so a forced ``tool_choice`` is a configuration error.
+    """
+    if tools and tool_choice not in (None, "auto", "none"):
+        raise ConfigError(
+            "local models cannot force a tool call natively; use tool_protocol=text "
+            "<llm.tool_protocol>"
+        )
+    return tools if tool_choice != "none" else None
 
 
 def describe_tools(tools: list[dict[str, Any]]) -> str:

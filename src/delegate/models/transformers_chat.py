@@ -139,13 +139,8 @@ class TransformersChatModel:
         stop: list[str] | None = None,
         assistant_prefix: str | None = None,
     ) -> Completion:
-        if tools and tool_choice not in (None, "auto", "none"):
-            raise ConfigError(
-                "local models cannot force a tool call natively; use tool_protocol=text "
-                "<llm.tool_protocol>"
-            )
         start = time.perf_counter()
-        use_tools = tools if tool_choice != "none" else None
+        use_tools = tool_format.local_tools(tools, tool_choice)
         # Loaded by prepare(); a thread hop here would stagger requests past the batch window.
         key = (self._path, self._gguf_file, self._device, self._dtype)
         loaded = _LOADED.get(key)
