@@ -92,3 +92,24 @@ def test_bad_input_fails_with_one_line_and_no_run(
     assert message in done.stderr
     assert "Traceback" not in done.stderr
     assert not Path(store.removeprefix("sqlite:///")).exists()  # no run, not even a store
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "holds no problems"),
+        ('{"question": "q", "answer": "#### 1"}\n{oops\n', "bad.jsonl:2: not valid JSON"),
+        ('{"question": "q", "answer": "1"}\n', "bad.jsonl:1: the 'answer' field has no '####"),
+    ],
+)
+def test_bad_dataset_files_fail_with_file_and_line(
+    tmp_path: Path, store: str, content: str, message: str
+) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(content)
+    done = delegate(
+        "experiment=offline", f"dataset.path={bad}", f"tracking.uri={store}", cwd=tmp_path
+    )
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert not Path(store.removeprefix("sqlite:///")).exists()
