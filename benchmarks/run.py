@@ -200,6 +200,41 @@ def engines() -> list[Row]:
     return rows
 
 
+def tracing_overhead(gsm8k: str) -> list[Row]:
+    """7. The cost of per-problem MLflow traces: benchmark 1's concurrency-16 run with traces on
+    and off (best of three each, the machine being noisy)."""
+    common = (
+        "strategy=llm",
+        "llm.api_key_env=null",
+        "dataset=gsm8k",
+        f"dataset.path={gsm8k}",
+        "samples=64",
+        "concurrency=16",
+        "cache.enabled=false",
+    )
+    walls: dict[str, float] = {}
+    with FakeEndpoint(latency_s=0.5) as url:
+        for traces in ("false", "true"):
+            walls[traces] = min(
+                delegate_run(
+                    f"traces-{traces}-{i}",
+                    *common,
+                    f"llm.base_url={url}",
+                    f"tracking.traces={traces}",
+                )[0]["wall_time_s"]
+                for i in range(3)
+            )
+    overhead = walls["true"] / walls["false"] - 1
+    return [
+        (
+            "7. traces on vs off (64 problems, 0.5 s endpoint, concurrency 16)",
+            f"{walls['true']:.2f} s vs {walls['false']:.2f} s = {overhead:+.1%}",
+            "< 2% of wall time",
+            verdict(overhead < 0.02),
+        )
+    ]
+
+
 def verdict(ok: bool) -> str:
     return "met" if ok else "NOT MET"
 
@@ -216,7 +251,7 @@ def machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--gsm8k", default=str(ROOT.parent / "shared/data/gsm8k/test.jsonl"))
-    parser.add_argument("--only", default="1,2,3,4,5,6", help="comma-separated benchmark numbers")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7", help="comma-separated benchmark numbers")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     os.environ.pop("MLFLOW_TRACKING_URI", None)
@@ -227,6 +262,7 @@ def main() -> None:
         "4": lambda: overhead(args.gsm8k),
         "5": reference_way,
         "6": engines,
+        "7": lambda: tracing_overhead(args.gsm8k),
     }
     rows: list[Row] = []
     for key in args.only.split(","):

@@ -6,7 +6,7 @@ from typing import Any
 
 from delegate.config import compose as resolved  # the config `python -m delegate ...` runs
 
-__all__ = ["finished_runs", "per_sample_table", "resolved"]
+__all__ = ["finished_runs", "per_sample_table", "resolved", "run_traces"]
 
 
 def finished_runs(uri: str, experiment: str) -> list[Any]:
@@ -30,3 +30,14 @@ def per_sample_table(uri: str, run: Any) -> Any:
     return MlflowClient(tracking_uri=uri).load_table(
         run.info.experiment_id, "per_sample.json", run_ids=[run.info.run_id]
     )
+
+
+def run_traces(uri: str, run: Any) -> list[Any]:
+    """The MLflow traces recorded in ``run``, with their spans."""
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    traces = mlflow.search_traces(
+        locations=[run.info.experiment_id], run_id=run.info.run_id, return_type="list"
+    )
+    return list(traces)

@@ -15,6 +15,7 @@ from delegate.accounting import Price
 from delegate.errors import ConfigError
 from delegate.models import BACKENDS, ChatModel
 from delegate.models.cache import CachedChatModel, ResponseStore, model_identity
+from delegate.models.traced import TracedChatModel
 from delegate.prompts import PromptSet
 from delegate.strategies import STRATEGIES, Strategy
 from delegate.strategies.base import Role
@@ -63,7 +64,7 @@ class Models:
                 model = CachedChatModel(
                     model, self._store, model_identity(section), int(self._cfg.get("seed", 0))
                 )
-            self._built[role] = model
+            self._built[role] = TracedChatModel(model, role)  # cache hits are traced too
         return self._built[role]
 
     def tool_protocol(self, role: Role) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from delegate import resume, tracking
+from delegate import resume, tracing, tracking
 from delegate.accounting import Price
 from delegate.build import Models, build_strategy, run_settings
 from delegate.data import Problem, draw_sample, load_problems
@@ -26,6 +26,18 @@ from delegate.records import ProblemRecord, make_record
 from delegate.strategies import Strategy, Trace
 
 log = logging.getLogger(__name__)
+
+
+# What a problem's root span shows as its outcome.
+_TRACE_OUTPUTS = (
+    "final_text",
+    "extracted",
+    "correct",
+    "correct_strict",
+    "error",
+    "tool_calls",
+    "cost_usd",
+)
 
 
 class AllProblemsFailed(DelegateError):
@@ -49,15 +61,18 @@ async def solve_all(
             trace = Trace()
             start = time.perf_counter()
             text, error = "", None
-            try:
-                text = await strategy.solve(problem, trace)
-            except Exception as e:  # one problem's failure is its record, not the run's end
-                error = f"{type(e).__name__}: {e}"
-                log.warning("problem %d failed: %s", problem.id, error)
-            # A replayed completion took no time now; count the time it took when it was made,
-            # so a cached re-run reports the latency of the run it replays.
-            latency = time.perf_counter() - start + trace.replayed_latency_s
-            record = make_record(problem, text, trace, latency, llm_price, slm_price, error)
+            inputs = {"problem_id": problem.id, "question": problem.question, "gold": problem.gold}
+            with tracing.span(f"problem {problem.id}", "CHAIN", inputs) as root:
+                try:
+                    text = await strategy.solve(problem, trace)
+                except Exception as e:  # one problem's failure is its record, not the run's end
+                    error = f"{type(e).__name__}: {e}"
+                    log.warning("problem %d failed: %s", problem.id, error)
+                # A replayed completion took no time now; count the time it took when it was
+                # made, so a cached re-run reports the latency of the run it replays.
+                latency = time.perf_counter() - start + trace.replayed_latency_s
+                record = make_record(problem, text, trace, latency, llm_price, slm_price, error)
+                root.set_outputs({k: getattr(record, k) for k in _TRACE_OUTPUTS})
             on_record(record)
             return record
 
@@ -169,8 +184,10 @@ def run(cfg: Mapping[str, Any], run_dir: Path) -> dict[str, float]:
                 for model in models.built().values():
                     await model.aclose()
 
+        traced = active.info.run_id if cfg["tracking"].get("traces", True) else None
         try:
-            new, wall = asyncio.run(solve_then_close())
+            with tracing.traced_run(traced):
+                new, wall = asyncio.run(solve_then_close())
         finally:
             progress.close()
             record_log.close()

@@ -10,7 +10,7 @@ import pytest
 
 from delegate.runner import run
 
-from ..helpers import finished_runs, per_sample_table, resolved
+from ..helpers import finished_runs, per_sample_table, resolved, run_traces
 from .conftest import canned_completion
 
 pytestmark = pytest.mark.integration
@@ -96,6 +96,14 @@ def router_run(llm_url: str, slm_url: str, store: str, tmp_path: Path, *extra: s
     [logged] = finished_runs(store, "router-faults")
     # The first problem meets the scripted fault; the second gets plain answers.
     row = per_sample_table(store, logged).sort_values("problem_id").iloc[0]
+    # Its trace shows the tool call's error too.
+    [trace] = [
+        t
+        for t in run_traces(store, logged)
+        if any(s.name == f"problem {row['problem_id']}" for s in t.data.spans)
+    ]
+    tool = next(s for s in trace.data.spans if s.span_type == "TOOL")
+    assert tool.attributes["error"] == (json.loads(row["tool_call_log"])[0]["error"] or "")
     return metrics, row, json.loads(row["tool_call_log"])
 
 

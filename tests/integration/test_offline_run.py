@@ -12,7 +12,7 @@ import pytest
 from delegate.metrics import METRIC_NAMES
 from delegate.runner import run
 
-from ..helpers import finished_runs, per_sample_table, resolved
+from ..helpers import finished_runs, per_sample_table, resolved, run_traces
 
 pytestmark = pytest.mark.integration
 
@@ -129,3 +129,29 @@ def test_router_records_each_tool_call(offline_runs) -> None:
         assert call["name"] == "ask_small_model"
         assert call["question"]  # the large model wrote a question for the small one
         assert call["slm_output_tokens"] > 0
+
+
+def test_every_problem_is_a_trace_of_its_model_and_tool_calls(offline_runs) -> None:
+    store, _ = offline_runs
+    for r in finished_runs(store, "offline-test"):
+        traces = run_traces(store, r)
+        assert len(traces) == SAMPLES
+        llm_in = slm_out = 0
+        for t in traces:
+            spans = t.data.spans
+            root = next(s for s in spans if s.parent_id is None)
+            assert root.span_type == "CHAIN" and "question" in root.inputs
+            assert "correct" in root.outputs
+            for s in spans:
+                if s.span_type == "CHAT_MODEL" and s.name.startswith("llm:"):
+                    llm_in += s.attributes["input_tokens"]
+                if s.span_type == "CHAT_MODEL" and s.name.startswith("slm:"):
+                    slm_out += s.attributes["output_tokens"]
+            if r.data.tags["strategy"] == "router":
+                tool = next(s for s in spans if s.span_type == "TOOL")
+                slm_span = next(s for s in spans if s.name.startswith("slm:"))
+                assert slm_span.parent_id == tool.span_id  # the small model answers the tool
+                assert tool.attributes["question"]
+        # The spans account for exactly the tokens the run reports.
+        assert llm_in == r.data.metrics["llm_input_tokens"]
+        assert slm_out == r.data.metrics["slm_output_tokens"]

@@ -17,6 +17,7 @@ import json
 import time
 from typing import Any, Literal
 
+from delegate import tracing
 from delegate.accounting import Usage
 from delegate.data import Problem
 from delegate.errors import ConfigError, DelegateError
@@ -146,6 +147,21 @@ class RouterStrategy:
         return [{"role": "tool", "tool_call_id": c.id, "content": r} for c, r in results]
 
     async def _call_tool(self, call: ToolCall, trace: Trace) -> tuple[str, ToolCallRecord]:
+        inputs = {"name": call.name, "arguments": call.arguments}
+        with tracing.span(f"tool: {call.name or '?'}", "TOOL", inputs) as span:
+            try:
+                result, record = await self._run_tool(call, trace)
+            except ToolError:  # on_tool_error=fail: the failed call is already on the trace
+                record = trace.tool_calls[-1]
+                span.set_attributes(
+                    {"error": record.error or "", "question": record.question or ""}
+                )
+                raise
+            span.set_outputs({"returned": result, "slm_text": record.slm_text})
+            span.set_attributes({"error": record.error or "", "question": record.question or ""})
+            return result, record
+
+    async def _run_tool(self, call: ToolCall, trace: Trace) -> tuple[str, ToolCallRecord]:
         def failed(error: str, question: str | None = None) -> tuple[str, ToolCallRecord]:
             record = ToolCallRecord(
                 call.name, call.arguments, question, None, None, Usage(), 0.0, error

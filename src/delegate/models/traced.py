@@ -1,0 +1,64 @@
+"""A span per model call (see ``delegate.tracing``): what was sent, what came back, what it cost."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from delegate import tracing
+from delegate.models.base import ChatModel, Completion, Message
+
+
+class TracedChatModel:
+    """Wraps a model so each call is a CHAT_MODEL span named after its role and model."""
+
+    def __init__(self, inner: ChatModel, role: str) -> None:
+        self.inner, self.role, self.name = inner, role, inner.name
+
+    async def prepare(self) -> None:
+        await self.inner.prepare()
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+    async def complete(
+        self,
+        messages: list[Message],
+        *,
+        tools: list[dict[str, Any]] | None = None,
+        tool_choice: str | dict[str, Any] | None = None,
+        stop: list[str] | None = None,
+        assistant_prefix: str | None = None,
+    ) -> Completion:
+        inputs = {
+            "messages": messages,
+            "tool_choice": tool_choice,
+            "stop": stop,
+            "assistant_prefix": assistant_prefix,
+            "tools": [t["function"]["name"] for t in tools or []],
+        }
+        with tracing.span(f"{self.role}: {self.name}", "CHAT_MODEL", inputs) as span:
+            completion = await self.inner.complete(
+                messages,
+                tools=tools,
+                tool_choice=tool_choice,
+                stop=stop,
+                assistant_prefix=assistant_prefix,
+            )
+            span.set_outputs(
+                {
+                    "text": completion.text,
+                    "tool_calls": [
+                        {"name": c.name, "arguments": c.arguments} for c in completion.tool_calls
+                    ],
+                }
+            )
+            span.set_attributes(
+                {
+                    "input_tokens": completion.usage.input_tokens,
+                    "cached_input_tokens": completion.usage.cached_input_tokens,
+                    "output_tokens": completion.usage.output_tokens,
+                    "latency_s": completion.latency_s,
+                    "cache_hit": completion.cache_hit,
+                }
+            )
+            return completion
