@@ -148,3 +148,33 @@ def test_a_repeated_run_is_replayed_from_the_cache_at_no_cost(
     # A different generation setting is a different request: it misses.
     third = run(resolved(*overrides, "max_tokens=33"), tmp_path / "third")
     assert third["cache_hits"] == 0 and len(proxy.exchanges) == 6
+
+
+def test_concurrency_does_not_change_results(
+    proxy: RecordingProxy,
+    store: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Greedy settings: the same answers and tokens one at a time and four at a time."""
+    monkeypatch.setenv("OPENAI_API_KEY", CANARY)
+    tables = []
+    for concurrency in (1, 4):
+        cfg = resolved(
+            "strategy=llm",
+            "llm=gpt-4o",
+            f"llm.base_url={proxy.url}",
+            "dataset=mini",
+            "samples=4",
+            "max_tokens=32",
+            f"concurrency={concurrency}",
+            "cache.enabled=false",
+            "progress=false",
+            f"tracking.uri={store}",
+            "tracking.experiment=concurrency",
+        )
+        run(cfg, tmp_path / f"c{concurrency}")
+    for logged in finished_runs(store, "concurrency"):
+        table = per_sample_table(store, logged).sort_values("problem_id")
+        tables.append(table[["problem_id", "final_text", "llm_input_tokens", "llm_output_tokens"]])
+    assert tables[0].values.tolist() == tables[1].values.tolist()
