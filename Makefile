@@ -50,6 +50,7 @@ lint: setup
 	$(PY) -m mypy
 
 ui: setup
+	mkdir -p mlruns
 	$(VENV)/bin/mlflow ui --backend-store-uri "sqlite:///$(CURDIR)/mlruns/mlflow.db" \
 		--host 127.0.0.1 --port 5000
 
