@@ -53,6 +53,12 @@ def _own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DELEGATE_CACHE_DIR", str(tmp_path / "response-cache"))
 
 
+@pytest.fixture(autouse=True)
+def _no_tracking_uri_from_earlier_tests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """mlflow.set_tracking_uri also exports MLFLOW_TRACKING_URI; undone after every test."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+
+
 @pytest.fixture
 def gsm8k_path() -> Path:
     if not GSM8K_TEST.is_file():
