@@ -70,3 +70,18 @@ class ChatModel(Protocol):
                 it is part of the returned text.
         """
         ...
+
+
+class ModelWrapper:
+    """Base of wrappers that add behaviour around another model's ``complete`` (the cache, the
+    traces): name, set-up and clean-up pass through to the wrapped model."""
+
+    def __init__(self, inner: ChatModel) -> None:
+        self.inner = inner
+        self.name = inner.name
+
+    async def prepare(self) -> None:
+        await self.inner.prepare()
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from delegate.accounting import Usage
-from delegate.models.base import ChatModel, Completion, Message, ToolCall
+from delegate.models.base import ChatModel, Completion, Message, ModelWrapper, ToolCall
 
 # Model settings that change what comes back; everything else in a model section does not.
 IDENTITY_KEYS = ("backend", "model", "base_url", "gguf_file", "dtype", "max_tokens", "temperature")
@@ -93,20 +93,14 @@ def _decode(value: str) -> Completion:
     )
 
 
-class CachedChatModel:
+class CachedChatModel(ModelWrapper):
     """Wraps a model: answers from the store when it can, and stores what the model answers."""
 
     def __init__(
         self, inner: ChatModel, store: ResponseStore, identity: Mapping[str, Any], seed: int
     ) -> None:
-        self.inner, self.store, self.identity, self.seed = inner, store, dict(identity), seed
-        self.name = inner.name
-
-    async def prepare(self) -> None:
-        await self.inner.prepare()
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
+        super().__init__(inner)
+        self.store, self.identity, self.seed = store, dict(identity), seed
 
     async def complete(
         self,

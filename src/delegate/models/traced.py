@@ -5,20 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from delegate import tracing
-from delegate.models.base import ChatModel, Completion, Message
+from delegate.models.base import ChatModel, Completion, Message, ModelWrapper
 
 
-class TracedChatModel:
+class TracedChatModel(ModelWrapper):
     """Wraps a model so each call is a CHAT_MODEL span named after its role and model."""
 
     def __init__(self, inner: ChatModel, role: str) -> None:
-        self.inner, self.role, self.name = inner, role, inner.name
-
-    async def prepare(self) -> None:
-        await self.inner.prepare()
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
+        super().__init__(inner)
+        self.role = role
 
     async def complete(
         self,
