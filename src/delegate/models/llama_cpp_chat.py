@@ -9,6 +9,7 @@ thread-safe) and run in a worker thread. Token counts come from llama.cpp's own 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import threading
 import time
@@ -34,6 +35,13 @@ _ENGINES: dict[tuple[str, int, int | None], _Engine] = {}
 _LOAD_LOCK = threading.Lock()
 
 
+def _close_all() -> None:
+    # Close while the interpreter is whole: llama-cpp-python's __del__ fails at shutdown otherwise.
+    for engine in _ENGINES.values():
+        engine.llama.close()
+    _ENGINES.clear()
+
+
 def _load(path: str, n_ctx: int, n_threads: int | None) -> _Engine:
     key = (path, n_ctx, n_threads)
     with _LOAD_LOCK:
@@ -55,6 +63,8 @@ def _load(path: str, n_ctx: int, n_threads: int | None) -> _Engine:
             eos = llama.detokenize([llama.token_eos()], special=True).decode()
             bos = llama.detokenize([llama.token_bos()], special=True).decode()
             formatter = Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos)
+            if not _ENGINES:
+                atexit.register(_close_all)
             _ENGINES[key] = _Engine(llama, formatter)
         return _ENGINES[key]
 
