@@ -49,13 +49,15 @@ def delegate_run(name: str, *overrides: str) -> tuple[dict[str, float], dict[str
     return metrics, json.loads((run_dir / f"results_{strategy}.json").read_text())
 
 
+def llm_on_gsm8k(gsm8k: str) -> tuple[str, ...]:
+    """strategy=llm on the GSM8K file, the large model behind a fake endpoint without a key."""
+    return ("strategy=llm", "llm.api_key_env=null", "dataset=gsm8k", f"dataset.path={gsm8k}")
+
+
 def concurrency(gsm8k: str) -> list[Row]:
     """1. strategy=llm, 64 GSM8K problems, endpoint with 0.5 s per call: concurrency 1 vs 16."""
     common = (
-        "strategy=llm",
-        "llm.api_key_env=null",
-        "dataset=gsm8k",
-        f"dataset.path={gsm8k}",
+        *llm_on_gsm8k(gsm8k),
         "samples=64",
         "cache.enabled=false",
     )
@@ -94,10 +96,7 @@ def batching() -> list[Row]:
 def cache(gsm8k: str) -> list[Row]:
     """3. The same run twice with the cache on."""
     common = (
-        "strategy=llm",
-        "llm.api_key_env=null",
-        "dataset=gsm8k",
-        f"dataset.path={gsm8k}",
+        *llm_on_gsm8k(gsm8k),
         "samples=64",
         "concurrency=16",
     )
@@ -123,10 +122,7 @@ def overhead(gsm8k: str) -> list[Row]:
     with FakeEndpoint(latency_s=0.0) as url:
         metrics, results = delegate_run(
             "overhead",
-            "strategy=llm",
-            "llm.api_key_env=null",
-            "dataset=gsm8k",
-            f"dataset.path={gsm8k}",
+            *llm_on_gsm8k(gsm8k),
             "samples=200",
             "concurrency=1",
             "cache.enabled=false",
@@ -204,10 +200,7 @@ def tracing_overhead(gsm8k: str) -> list[Row]:
     """7. The cost of per-problem MLflow traces: benchmark 1's concurrency-16 run with traces on
     and off (best of three each, the machine being noisy)."""
     common = (
-        "strategy=llm",
-        "llm.api_key_env=null",
-        "dataset=gsm8k",
-        f"dataset.path={gsm8k}",
+        *llm_on_gsm8k(gsm8k),
         "samples=64",
         "concurrency=16",
         "cache.enabled=false",
