@@ -20,6 +20,7 @@ METRIC_NAMES = (
     "latency_p50_s",
     "latency_p95_s",
     "wall_time_s",
+    "trace_wait_s",
     "llm_input_tokens",
     "llm_cached_tokens",
     "llm_output_tokens",
@@ -46,8 +47,12 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
 
 
-def aggregate(records: Sequence[ProblemRecord], wall_time_s: float) -> dict[str, float]:
-    """The run's metrics; ``delegation_rate`` is the share of problems with any tool call."""
+def aggregate(
+    records: Sequence[ProblemRecord], wall_time_s: float, trace_wait_s: float = 0.0
+) -> dict[str, float]:
+    """The run's metrics; ``delegation_rate`` is the share of problems with any tool call;
+    ``trace_wait_s`` is how long the run waited, after its last problem, for traces to be
+    written (so a run's full time is ``wall_time_s + trace_wait_s``)."""
     n = len(records)
     if n == 0:
         raise ValueError("no records to aggregate")
@@ -61,6 +66,7 @@ def aggregate(records: Sequence[ProblemRecord], wall_time_s: float) -> dict[str,
         "latency_p50_s": percentile(latencies, 50),
         "latency_p95_s": percentile(latencies, 95),
         "wall_time_s": wall_time_s,
+        "trace_wait_s": trace_wait_s,
         "llm_input_tokens": float(sum(r.llm_input_tokens for r in records)),
         "llm_cached_tokens": float(sum(r.llm_cached_tokens for r in records)),
         "llm_output_tokens": float(sum(r.llm_output_tokens for r in records)),

@@ -68,6 +68,7 @@ async def solve_all(
                 except Exception as e:  # one problem's failure is its record, not the run's end
                     error = f"{type(e).__name__}: {e}"
                     log.warning("problem %d failed: %s", problem.id, error)
+                    root.set_error(error)
                 # A replayed completion took no time now; count the time it took when it was
                 # made, so a cached re-run reports the latency of the run it replays.
                 latency = time.perf_counter() - start + trace.replayed_latency_s
@@ -122,8 +123,9 @@ def _tags(cfg: Mapping[str, Any], models: Models) -> dict[str, str]:
     }
 
 
-def run(cfg: Mapping[str, Any], run_dir: Path) -> dict[str, float]:
-    """Run one experiment from a resolved plain-dict config; return its metrics."""
+def run(cfg: Mapping[str, Any], run_dir: Path, sweep: str | None = None) -> dict[str, float]:
+    """Run one experiment from a resolved plain-dict config; return its metrics. A run of a
+    multirun carries its ``sweep`` id as a tag, under the sweep's parent run if there is one."""
     settings = run_settings(cfg)
     problems = draw_sample(load_problems(cfg["dataset"]), settings.samples, settings.seed)
     models = Models(cfg)
@@ -151,6 +153,10 @@ def run(cfg: Mapping[str, Any], run_dir: Path) -> dict[str, float]:
     run_name = f"{tags['strategy']}-{tags['prompt']}-seed{settings.seed}"
     uri, experiment = cfg["tracking"]["uri"], cfg["tracking"]["experiment"]
     experiment_id = tracking.prepare_store(uri, experiment)
+    if sweep is not None:
+        tags[tracking.SWEEP_TAG] = sweep
+        if parent := tracking.find_sweep_run(experiment_id, sweep):
+            tags["mlflow.parentRunId"] = parent
     previous = None
     if cfg.get("resume", True):
         previous = resume.find_unfinished(experiment_id, digest, problems)
@@ -186,7 +192,7 @@ def run(cfg: Mapping[str, Any], run_dir: Path) -> dict[str, float]:
 
         traced = active.info.run_id if cfg["tracking"].get("traces", True) else None
         try:
-            with tracing.traced_run(traced):
+            with tracing.traced_run(traced, experiment_id) as trace_stats:
                 new, wall = asyncio.run(solve_then_close())
         finally:
             progress.close()
@@ -194,7 +200,9 @@ def run(cfg: Mapping[str, Any], run_dir: Path) -> dict[str, float]:
         order = {p.id: i for i, p in enumerate(problems)}
         records = sorted(done + new, key=lambda r: order[r.problem_id])
         wall += offset_s
-        metrics = aggregate(records, wall)
+        metrics = aggregate(records, wall, trace_stats.wait_s)
+        if trace_stats.failed:
+            log.warning("%d of %d traces could not be written", trace_stats.failed, len(new))
         write_results(
             run_dir,
             tags["strategy"],

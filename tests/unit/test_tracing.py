@@ -1,0 +1,79 @@
+"""Spans recorded in memory while problems run concurrently, written as MLflow traces to a real
+SQLite store: one trace per root span, each child under the parent open in its own task."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from delegate import tracing, tracking
+
+from ..helpers import run_traces
+
+
+async def _problem(pid: int, fail: bool) -> None:
+    with tracing.span(f"problem {pid}", "CHAIN", {"problem_id": pid}) as root:
+        with tracing.span("llm: m", "CHAT_MODEL", {"messages": [pid]}) as call:
+            await asyncio.sleep(0.01 * (3 - pid))  # interleave the problems' tasks
+            call.set_attributes({"input_tokens": 10 * pid, "output_tokens": pid})
+            call.set_outputs({"text": f"answer {pid}"})
+        with tracing.span("tool: ask", "TOOL", {"question": pid}) as tool:
+            with tracing.span("slm: s", "CHAT_MODEL"):
+                await asyncio.sleep(0)
+            tool.set_outputs({"returned": str(pid)})
+        if fail:
+            root.set_error("ValueError: no answer")
+        root.set_outputs({"correct": not fail})
+
+
+def test_concurrent_problems_become_one_trace_each_in_the_run(tmp_path: Path) -> None:
+    import mlflow
+
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    experiment_id = tracking.prepare_store(uri, "traces")
+    with tracking.mlflow_run(experiment_id, "r", {}) as run:
+
+        async def all_problems() -> None:
+            await asyncio.gather(*(_problem(pid, fail=pid == 2) for pid in (1, 2, 3)))
+
+        with tracing.traced_run(run.info.run_id, experiment_id) as stats:
+            asyncio.run(all_problems())
+    assert (stats.written, stats.failed) == (3, 0)
+    assert stats.wait_s >= 0
+
+    traces = {t.info.request_preview: t for t in run_traces(uri, mlflow.get_run(run.info.run_id))}
+    assert set(traces) == {'{"problem_id": 1}', '{"problem_id": 2}', '{"problem_id": 3}'}
+    for pid in (1, 2, 3):
+        trace = traces[f'{{"problem_id": {pid}}}']
+        by_name = {s.name: s for s in trace.data.spans}
+        assert set(by_name) == {f"problem {pid}", "llm: m", "tool: ask", "slm: s"}
+        root = by_name[f"problem {pid}"]
+        assert root.parent_id is None
+        assert by_name["llm: m"].parent_id == root.span_id
+        assert by_name["tool: ask"].parent_id == root.span_id
+        assert by_name["slm: s"].parent_id == by_name["tool: ask"].span_id
+        # Each span holds its own task's values, not another problem's.
+        assert by_name["llm: m"].inputs == {"messages": [pid]}
+        assert by_name["llm: m"].outputs == {"text": f"answer {pid}"}
+        assert by_name["llm: m"].attributes["input_tokens"] == 10 * pid
+        assert trace.info.token_usage["input_tokens"] == 10 * pid
+        assert trace.info.state.value == ("ERROR" if pid == 2 else "OK")
+        assert root.start_time_ns <= by_name["llm: m"].start_time_ns
+        assert by_name["llm: m"].end_time_ns <= root.end_time_ns
+
+
+def test_spans_outside_a_traced_run_record_nothing() -> None:
+    with tracing.span("problem 1", "CHAIN", {"x": 1}) as span:
+        span.set_outputs({"y": 2})  # accepted and dropped
+    with tracing.traced_run(None) as stats, tracing.span("problem 1", "CHAIN"):
+        pass
+    assert (stats.written, stats.failed, stats.wait_s) == (0, 0, 0.0)
+
+
+def test_a_store_that_refuses_traces_costs_the_traces_not_the_run(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    tracking.prepare_store(uri, "traces")
+    # An unknown experiment: the store refuses the trace.
+    with tracing.traced_run("no-such-run", "999") as stats, tracing.span("problem 1", "CHAIN"):
+        pass
+    assert (stats.written, stats.failed) == (0, 1)
