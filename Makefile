@@ -55,4 +55,4 @@ ui: setup
 		--host 127.0.0.1 --port 5000
 
 clean:
-	rm -rf $(VENV) outputs multirun .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) outputs multirun comparisons .pytest_cache .mypy_cache .ruff_cache

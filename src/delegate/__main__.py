@@ -32,10 +32,12 @@ def main() -> None:
         for name in ("openai", "httpx", "httpx2", "httpcore", "httpcore2", "urllib3"):
             logging.getLogger(name).setLevel(logging.WARNING)
         from delegate.runner import run
+        from delegate.sweep import current_sweep
 
         try:
             plain = OmegaConf.to_container(cfg, resolve=True)
-            metrics = run(plain, Path(HydraConfig.get().runtime.output_dir))  # type: ignore[arg-type]
+            out = Path(HydraConfig.get().runtime.output_dir)
+            metrics = run(plain, out, sweep=current_sweep())  # type: ignore[arg-type]
         except DelegateError as e:
             log.error("%s", e)  # one line, on the console and in the run's log file
             sys.exit(2)

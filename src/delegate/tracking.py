@@ -136,3 +136,37 @@ def log_results(
     for path in sorted(run_dir.iterdir()):
         if path.is_file():
             mlflow.log_artifact(str(path))
+
+
+SWEEP_TAG = "sweep"  # every run of one multirun carries the same value
+ROLE_TAG = "delegate.role"  # "sweep" on the parent run that groups a multirun's runs
+
+
+def find_sweep_run(experiment_id: str, sweep: str) -> str | None:
+    """The id of the parent run of ``sweep``, if one was created."""
+    from mlflow.tracking import MlflowClient
+
+    runs = MlflowClient().search_runs(
+        [experiment_id],
+        filter_string=f"tags.`{ROLE_TAG}` = 'sweep' and tags.`{SWEEP_TAG}` = '{quote(sweep)}'",
+        max_results=1,
+    )
+    return runs[0].info.run_id if runs else None
+
+
+def start_sweep_run(experiment_id: str, sweep: str, overrides: str) -> str:
+    """The parent run that groups a multirun's runs in the MLflow UI; left RUNNING until the
+    sweep's report is logged to it."""
+    from mlflow.tracking import MlflowClient
+
+    run = MlflowClient().create_run(
+        experiment_id,
+        run_name=f"sweep {sweep}",
+        tags={SWEEP_TAG: sweep, ROLE_TAG: "sweep", "overrides": overrides[:5000]},
+    )
+    return str(run.info.run_id)
+
+
+def quote(value: str) -> str:
+    """``value`` safe inside a single-quoted MLflow filter string."""
+    return value.replace("\\", "\\\\").replace("'", "\\'")

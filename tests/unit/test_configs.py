@@ -98,3 +98,25 @@ def test_shared_generation_settings_reach_both_models() -> None:
 def test_tracking_uri_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
     assert resolved()["tracking"]["uri"] == "http://127.0.0.1:5000"
+
+
+@pytest.mark.parametrize(
+    ("launcher", "target", "setting"),
+    [
+        ("parallel", "hydra_joblib_launcher.joblib_launcher.JoblibLauncher", ("n_jobs", 2)),
+        ("slurm", "hydra_submitit_launcher.submitit_launcher.SlurmLauncher", ("gpus_per_node", 1)),
+    ],
+)
+def test_every_launcher_option_composes_with_the_sweep_callback(
+    launcher: str, target: str, setting: tuple[str, int]
+) -> None:
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    assert sorted(options("hydra/launcher")) == ["parallel", "slurm"]
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF_DIR)):
+        cfg = compose("config", [f"hydra/launcher={launcher}"], return_hydra_config=True)
+    assert cfg.hydra.launcher._target_ == f"hydra_plugins.{target}"
+    assert cfg.hydra.launcher[setting[0]] == setting[1]
+    assert cfg.hydra.callbacks.sweep._target_ == "delegate.sweep.SweepCallback"

@@ -1,0 +1,61 @@
+"""``python -m delegate.compare --experiment NAME [--sweep ID|latest] [--out DIR]``.
+
+Reads the runs back from MLflow only (``--tracking-uri``, else ``MLFLOW_TRACKING_URI``, else the
+project's store), writes ``comparison.csv``, ``comparison.json`` and ``pareto.png`` and prints the
+headline table. Bad input: one line on stderr, exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from delegate.errors import DelegateError
+from delegate.paths import PROJECT_ROOT
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m delegate.compare",
+        description="Compare strategies on identical problems, from the MLflow store alone.",
+    )
+    parser.add_argument("--experiment", required=True, help="MLflow experiment name")
+    parser.add_argument("--sweep", help="only this sweep's runs (its id, or 'latest')")
+    parser.add_argument("--out", type=Path, help="output directory (default: comparisons/...)")
+    parser.add_argument(
+        "--tracking-uri",
+        default=os.environ.get("MLFLOW_TRACKING_URI", f"sqlite:///{PROJECT_ROOT}/mlruns/mlflow.db"),
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+
+    import mlflow
+
+    from delegate.compare.report import compare, markdown, write_report
+    from delegate.compare.runs import load_runs
+
+    if args.tracking_uri.startswith("sqlite:///"):
+        db = Path(args.tracking_uri[len("sqlite:///") :])
+        if not db.is_file():  # MLflow would create an empty store: say there is none
+            print(f"error: no MLflow store at {db}", file=sys.stderr)
+            return 2
+    mlflow.set_tracking_uri(args.tracking_uri)
+    try:
+        runs = load_runs(args.experiment, args.sweep)
+    except DelegateError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    sweep = runs[0].sweep if args.sweep == "latest" else args.sweep
+    name = sweep.replace("/", "_") if sweep else "all"
+    out = args.out or PROJECT_ROOT / "comparisons" / args.experiment / name
+    files = write_report(args.experiment, sweep, out, runs)
+    print(markdown(compare(runs)))
+    print(f"\nwritten: {', '.join(str(f) for f in files)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

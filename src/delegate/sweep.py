@@ -1,0 +1,99 @@
+"""Multiruns as one sweep: a shared tag, a store made before any job, a report at the end.
+
+``python -m delegate -m seed=1,2,3 strategy=llm,slm,router`` runs one job per combination. Hydra
+calls ``SweepCallback`` (configured under ``hydra.callbacks``) before the first job and after the
+last: before, it creates the MLflow store, the experiment and a parent run, so parallel jobs never
+race to create a fresh SQLite database; after, it writes the comparison report
+(``delegate.compare``) to the sweep directory and logs it to the parent run. Each job tags its run
+with the sweep's id (``sweep_id``) and names the parent run, so the UI groups them.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+
+from delegate.paths import PROJECT_ROOT
+
+log = logging.getLogger(__name__)
+
+
+def sweep_id(sweep_dir: str | Path) -> str:
+    """A sweep's id: its directory, relative to the project when inside it. Every job of a
+    multirun sees the same directory, whichever launcher runs it."""
+    path = Path(sweep_dir).resolve()
+    try:
+        return str(path.relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def current_sweep() -> str | None:
+    """The id of the sweep this Hydra job belongs to; None for a single run."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if not HydraConfig.initialized():
+        return None
+    hydra_cfg = HydraConfig.get()
+    if hydra_cfg.mode != RunMode.MULTIRUN:
+        return None
+    return sweep_id(hydra_cfg.sweep.dir)
+
+
+def _overrides(argv: list[str]) -> str:
+    """The command line, for the parent run's tag, with any secret-looking value masked."""
+    from delegate.tracking import is_secret_key
+
+    def masked(arg: str) -> str:
+        key, sep, _ = arg.partition("=")
+        return f"{key}=***" if sep and is_secret_key(key.lstrip("+~")) else arg
+
+    return " ".join(masked(a) for a in argv)
+
+
+def _tracking(config: Any) -> tuple[str, str]:
+    return str(config.tracking.uri), str(config.tracking.experiment)
+
+
+class SweepCallback(Callback):
+    """Prepares the store before a multirun's jobs and reports on them after."""
+
+    def on_multirun_start(self, config: Any, **kwargs: Any) -> None:
+        from delegate import tracking
+
+        uri, experiment = _tracking(config)
+        sweep = sweep_id(config.hydra.sweep.dir)
+        experiment_id = tracking.prepare_store(uri, experiment)
+        tracking.start_sweep_run(experiment_id, sweep, _overrides(sys.argv[1:]))
+        log.info("sweep %s: MLflow experiment %r at %s", sweep, experiment, uri)
+
+    def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
+        from mlflow.tracking import MlflowClient
+
+        from delegate import tracking
+        from delegate.compare.report import write_report
+
+        uri, experiment = _tracking(config)
+        sweep = sweep_id(config.hydra.sweep.dir)
+        experiment_id = tracking.prepare_store(uri, experiment)
+        parent = tracking.find_sweep_run(experiment_id, sweep)
+        out = Path(str(config.hydra.sweep.dir))
+        client = MlflowClient()
+        try:
+            files = write_report(experiment, sweep, out)
+        except Exception as e:  # the runs are safe in the store; `delegate.compare` can retry
+            log.error("sweep %s: no comparison report: %s", sweep, e)
+            if parent:
+                client.set_tag(parent, "error", f"{type(e).__name__}: {e}"[:5000])
+                client.set_terminated(parent, status="FAILED")
+            return
+        log.info("sweep %s: comparison in %s", sweep, out)
+        if parent:
+            for path in files:
+                client.log_artifact(parent, str(path))
+            client.set_terminated(parent, status="FINISHED")

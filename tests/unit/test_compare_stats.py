@@ -1,0 +1,202 @@
+"""Comparison statistics checked against hand-computed and textbook values."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from delegate.compare.stats import (
+    Mix,
+    PairedCounts,
+    accuracy_change_interval,
+    mcnemar_p,
+    oracle,
+    paired_counts,
+    proportion_interval,
+    random_mix,
+)
+
+# z for 95% is 1.959964, z**2 = 3.841459; for 90%, z = 1.644854, z**2 = 2.705543.
+
+
+def test_wilson_81_of_100() -> None:
+    # (x + z²/2 ± z·sqrt(x(n-x)/n + z²/4)) / (n + z²), x = 81, n = 100:
+    # x(n-x)/n = 15.39, + z²/4 = 16.350365, sqrt = 4.043559, times z = 7.925230;
+    # x + z²/2 = 82.920729; n + z² = 103.841459.
+    # low = 74.995499 / 103.841459 = 0.72221; high = 90.845959 / 103.841459 = 0.87485.
+    low, high = proportion_interval(81, 100)
+    assert low == pytest.approx(0.7222, abs=1e-4)
+    assert high == pytest.approx(0.8749, abs=1e-4)
+
+
+def test_wilson_zero_successes_has_low_exactly_zero() -> None:
+    # With x = 0 the upper bound reduces to z² / (n + z²) = 3.841459 / 13.841459 = 0.277533.
+    low, high = proportion_interval(0, 10)
+    assert low == 0.0
+    assert high == pytest.approx(0.277533, abs=1e-6)
+
+
+def test_wilson_all_successes_has_high_exactly_one() -> None:
+    # Mirror of the zero case: low = n / (n + z²) = 10 / 13.841459 = 0.722467.
+    low, high = proportion_interval(10, 10)
+    assert high == 1.0
+    assert low == pytest.approx(0.722467, abs=1e-6)
+
+
+def test_wilson_confidence_changes_width() -> None:
+    # At 90%: z² / (n + z²) = 2.705543 / 12.705543 = 0.212942.
+    low, high = proportion_interval(0, 10, confidence=0.90)
+    assert low == 0.0
+    assert high == pytest.approx(0.212942, abs=1e-6)
+
+
+def test_wilson_no_trials_is_uninformative() -> None:
+    assert proportion_interval(0, 0) == (0.0, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("successes", "n", "confidence"),
+    [(-1, 10, 0.95), (11, 10, 0.95), (5, 10, 0.0), (5, 10, 1.0), (5, 10, 1.5)],
+)
+def test_wilson_rejects_invalid_input(successes: int, n: int, confidence: float) -> None:
+    with pytest.raises(ValueError):
+        proportion_interval(successes, n, confidence)
+
+
+def test_paired_counts_ignores_unshared_keys() -> None:
+    a = {1: True, 2: True, 3: True, 4: False, 5: False, 6: False, 7: False, 9: True}
+    b = {1: True, 2: True, 3: False, 4: True, 5: True, 6: True, 7: False, 8: True}
+    # Shared keys 1..7: both {1, 2}, only a {3}, only b {4, 5, 6}, neither {7}.
+    counts = paired_counts(a, b)
+    assert counts == PairedCounts(both=2, only_a=1, only_b=3, neither=1)
+    assert counts.n == 7
+
+
+def test_paired_counts_with_seed_problem_keys() -> None:
+    a = {(0, 1): True, (0, 2): False, (1, 1): True}
+    b = {(0, 1): False, (0, 2): False, (1, 1): True, (1, 2): True}
+    # Shared: (0,1) only a, (0,2) neither, (1,1) both; (1,2) is only in b.
+    assert paired_counts(a, b) == PairedCounts(both=1, only_a=1, only_b=0, neither=1)
+
+
+def test_paired_counts_of_disjoint_runs_is_empty() -> None:
+    counts = paired_counts({1: True}, {2: True})
+    assert counts == PairedCounts(0, 0, 0, 0)
+    assert counts.n == 0
+
+
+def test_mcnemar_without_discordant_pairs_is_one() -> None:
+    assert mcnemar_p(0, 0) == 1.0
+
+
+def test_mcnemar_single_discordant_pair_is_one() -> None:
+    # 2 * P(X <= 0 | n=1) = 2 * 1/2 = 1.
+    assert mcnemar_p(1, 0) == 1.0
+
+
+def test_mcnemar_all_discordant_one_way() -> None:
+    # 2 * P(X = 0 | n=5) = 2 / 32.
+    assert mcnemar_p(0, 5) == 0.0625
+
+
+def test_mcnemar_2_vs_10() -> None:
+    # C(12,0) + C(12,1) + C(12,2) = 1 + 12 + 66 = 79; p = 2 * 79 / 4096 = 0.038574...
+    assert mcnemar_p(2, 10) == pytest.approx(158 / 4096, rel=1e-12)
+
+
+def test_mcnemar_3_vs_5() -> None:
+    # C(8,0..3) = 1 + 8 + 28 + 56 = 93; p = 2 * 93 / 256 = 0.7265625.
+    assert mcnemar_p(3, 5) == pytest.approx(0.7265625, rel=1e-12)
+
+
+@pytest.mark.parametrize(("x", "y"), [(0, 5), (2, 10), (3, 5), (7, 1), (40, 61)])
+def test_mcnemar_is_symmetric(x: int, y: int) -> None:
+    assert mcnemar_p(x, y) == mcnemar_p(y, x)
+
+
+def test_mcnemar_large_counts_match_normal_approximation() -> None:
+    # Continuity-corrected normal: z = (|3100 - 3000| - 1) / sqrt(6100) = 99 / 78.1025
+    # = 1.26757, two-sided p = 0.20495; at n = 6100 the exact test agrees to well under 1e-4.
+    p = mcnemar_p(3000, 3100)
+    assert isinstance(p, float)
+    assert 0.0 < p <= 1.0
+    assert p == pytest.approx(0.20495, abs=1e-4)
+
+
+def test_mcnemar_very_large_counts_do_not_overflow() -> None:
+    # n = 10000: 2**10000 is far beyond float range, yet the result is a valid float.
+    assert mcnemar_p(5000, 5000) == 1.0
+    p = mcnemar_p(4900, 5100)
+    assert math.isfinite(p)
+    # Continuity-corrected normal: z = 199 / 100 = 1.99, two-sided p = 0.04659.
+    assert p == pytest.approx(0.04659, abs=1e-4)
+
+
+def test_mcnemar_rejects_negative_counts() -> None:
+    with pytest.raises(ValueError):
+        mcnemar_p(-1, 3)
+
+
+def test_oracle_counts_either_model_correct() -> None:
+    llm = {1: True, 2: True, 3: True, 4: False, 5: False, 6: False, 7: True}
+    slm = {1: False, 2: False, 3: True, 4: True, 5: False, 6: False}
+    # Shared 1..6; correct under the oracle: {1, 2, 3, 4} -> 4 / 6. Key 7 is llm-only.
+    accuracy, n_shared = oracle(llm, slm)
+    assert n_shared == 6
+    assert accuracy == pytest.approx(4 / 6, rel=1e-12)
+
+
+def test_oracle_with_no_shared_problems() -> None:
+    assert oracle({1: True}, {2: True}) == (0.0, 0)
+
+
+def test_random_mix_matches_target_cost() -> None:
+    # p = (0.004 - 0) / (0.01 - 0) = 0.4; accuracy = 0.4 * 0.9 + 0.6 * 0.6 = 0.72.
+    mix = random_mix(0.9, 0.6, llm_cost=0.01, slm_cost=0.0, target_cost=0.004)
+    assert mix is not None
+    assert mix.share_llm == pytest.approx(0.4, abs=1e-12)
+    assert mix.accuracy == pytest.approx(0.72, abs=1e-12)
+    assert mix.cost_per_problem == pytest.approx(0.004, abs=1e-12)
+
+
+def test_random_mix_clips_above_llm_cost() -> None:
+    mix = random_mix(0.9, 0.6, llm_cost=0.01, slm_cost=0.0, target_cost=0.02)
+    assert mix == Mix(share_llm=1.0, accuracy=0.9, cost_per_problem=0.01)
+
+
+def test_random_mix_clips_below_slm_cost() -> None:
+    mix = random_mix(0.9, 0.6, llm_cost=0.01, slm_cost=0.001, target_cost=0.0005)
+    assert mix == Mix(share_llm=0.0, accuracy=0.6, cost_per_problem=0.001)
+
+
+def test_random_mix_undefined_without_cost_gap() -> None:
+    assert random_mix(0.9, 0.6, llm_cost=0.01, slm_cost=0.01, target_cost=0.01) is None
+    assert random_mix(0.9, 0.6, llm_cost=0.001, slm_cost=0.01, target_cost=0.005) is None
+
+
+def test_accuracy_change_interval_hand_computed() -> None:
+    # n = 100, diff = (15 - 5) / 100 = 0.10.
+    # se = sqrt(20 - 10**2 / 100) / 100 = sqrt(19) / 100 = 0.0435890;
+    # z * se = 1.959964 * 0.0435890 = 0.0854328 -> (0.10, 0.0145672, 0.1854328).
+    counts = PairedCounts(both=50, only_a=5, only_b=15, neither=30)
+    diff, low, high = accuracy_change_interval(counts)
+    assert diff == pytest.approx(0.10, abs=1e-12)
+    assert low == pytest.approx(0.0145672, abs=1e-6)
+    assert high == pytest.approx(0.1854328, abs=1e-6)
+
+
+def test_accuracy_change_interval_flips_sign_when_swapped() -> None:
+    diff, low, high = accuracy_change_interval(PairedCounts(50, 15, 5, 30))
+    assert diff == pytest.approx(-0.10, abs=1e-12)
+    assert low == pytest.approx(-0.1854328, abs=1e-6)
+    assert high == pytest.approx(-0.0145672, abs=1e-6)
+
+
+def test_accuracy_change_interval_without_data() -> None:
+    assert accuracy_change_interval(PairedCounts(0, 0, 0, 0)) == (0.0, 0.0, 0.0)
+
+
+def test_accuracy_change_interval_rejects_bad_confidence() -> None:
+    with pytest.raises(ValueError):
+        accuracy_change_interval(PairedCounts(1, 1, 1, 1), confidence=1.0)
