@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from delegate.accounting import Usage
 from delegate.errors import ConfigError, DelegateError, MissingSecretError
 from delegate.models.base import Completion, Message, ToolCall
-from delegate.models.rate_limit import RequestRateLimit
+from delegate.models.rate_limit import RequestRateLimit, TokenRateLimit, estimate_tokens
 from delegate.models.registry import BACKENDS
 
 
@@ -70,6 +70,7 @@ class OpenAIChatModel:
         timeout_s: float = 60.0,
         max_retries: int = 3,
         requests_per_minute: float | None = None,
+        tokens_per_minute: float | None = None,
         name: str | None = None,
         where: str = "llm",
     ) -> None:
@@ -82,6 +83,7 @@ class OpenAIChatModel:
         self._where = where
         self._client: Any = None
         self._rate = RequestRateLimit(requests_per_minute) if requests_per_minute else None
+        self._tokens = TokenRateLimit(tokens_per_minute) if tokens_per_minute else None
 
     async def prepare(self) -> None:
         self._get_client()
@@ -133,6 +135,9 @@ class OpenAIChatModel:
                 request["tool_choice"] = tool_choice
         if stop:
             request["stop"] = stop
+        held = None
+        if self._tokens is not None:
+            held = await self._tokens.reserve(estimate_tokens(messages, self.max_tokens))
         if self._rate is not None:
             await self._rate.slot()
         start = time.perf_counter()
@@ -140,7 +145,10 @@ class OpenAIChatModel:
         # exponential backoff, waiting as long as a Retry-After header asks.
         response = await self._get_client().chat.completions.create(**request)
         latency = time.perf_counter() - start
-        return _to_completion(response, latency)
+        completion = _to_completion(response, latency)
+        if held is not None:  # a failed request keeps its estimate: the provider may count it
+            held.settle(completion.usage.input_tokens + completion.usage.output_tokens)
+        return completion
 
 
 def _to_completion(response: Any, latency: float) -> Completion:
