@@ -54,8 +54,12 @@ def _greedy(
 
     mask = enc["attention_mask"]
     positions = (mask.cumsum(-1) - 1).clamp(min=0)  # left padding: real tokens count from 0
-    out = model(
-        input_ids=enc["input_ids"], attention_mask=mask, position_ids=positions, use_cache=True
+    out = model(  # logits of the last position only: the prompt's other logits are never read
+        input_ids=enc["input_ids"],
+        attention_mask=mask,
+        position_ids=positions,
+        use_cache=True,
+        logits_to_keep=1,
     )
     cache, logits = out.cache, out.logits[:, -1]
     alive = list(range(mask.shape[0]))
