@@ -130,7 +130,12 @@ def test_report_files(tmp_path: Path) -> None:
     document = json.loads(files[1].read_text())
     assert document["sweep"] == "s1" and len(document["runs"]) == 6
     assert files[2].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "| router (big + small, cot) | 1 2 | 6 | 66.7%" in markdown(compare(RUNS))
+    tables = markdown(compare(RUNS))
+    assert "| router (big + small, cot) | 1 2 | 6 | 66.7% (30.0%-90.3%) | $0.6000 |" in tables
+    assert (
+        "| router (big + small, cot) | 100 / 10 | 50 / 5 | 3.5 s / 5.8 s | 1.00 | 100.0% | 1 |"
+        in (tables)
+    )
 
 
 def test_frontier_keeps_only_points_nothing_beats() -> None:

@@ -217,7 +217,8 @@ def write_report(
 
 
 def markdown(rows: Sequence[dict[str, Any]]) -> str:
-    """The headline columns as a Markdown table, for the console and the READMEs."""
+    """The headline columns as Markdown tables (outcome and cost; tokens and time per problem),
+    for the console and the READMEs."""
 
     def pct(v: Any) -> str:
         return "" if v is None else f"{100 * v:.1f}%"
@@ -243,5 +244,19 @@ def markdown(rows: Sequence[dict[str, Any]]) -> str:
             f"({pct(r['accuracy_ci_low'])}-{pct(r['accuracy_ci_high'])}) "
             f"| ${r['cost_per_150_usd']:.4f} | {versus} | {pct(r['vs_llm_cost_reduction'])} "
             f"| {pct(r['oracle_accuracy'])} | {pct(r['random_mix_accuracy'])} |"
+        )
+    lines += [
+        "",
+        "| configuration | LLM tokens in / out | SLM tokens in / out | latency p50 / p95 "
+        "| tool calls | delegation rate | errors |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['configuration']} "
+            f"| {r['llm_input_tokens_per_problem']:.0f} / {r['llm_output_tokens_per_problem']:.0f} "
+            f"| {r['slm_input_tokens_per_problem']:.0f} / {r['slm_output_tokens_per_problem']:.0f} "
+            f"| {r['latency_p50_s']:.1f} s / {r['latency_p95_s']:.1f} s "
+            f"| {r['tool_calls_per_problem']:.2f} | {pct(r['delegation_rate'])} | {r['errors']} |"
         )
     return "\n".join(lines)
