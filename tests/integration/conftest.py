@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -38,51 +39,60 @@ def store(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path}/mlruns/mlflow.db"
 
 
+@contextmanager
+def serving(
+    command: list[str], ready_url: str, name: str, log_path: Path, **popen: Any
+) -> Iterator[None]:
+    """Run a server process until the block ends; enter once ``ready_url`` answers (120 s at
+    most), fail at once if the process exits first. Its output goes to ``log_path``."""
+    log = log_path.open("w")
+    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, **popen)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited ({proc.returncode}); see {log_path}")
+            try:
+                urllib.request.urlopen(ready_url, timeout=2).read()
+                break
+            except (urllib.error.URLError, ConnectionError):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{name} did not start in 120 s") from None
+                time.sleep(0.5)
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
 @pytest.fixture(scope="session")
 def llama_server() -> Iterator[str]:
     """llama.cpp's OpenAI-compatible server with SmolLM2-135M, for the whole session."""
     pytest.importorskip("llama_cpp.server", reason="install with 'make setup-server'")
     port = free_port()
-    log = open(Path(f"/tmp/delegate-llama-{port}.log"), "w")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            resolve_model_path(SMOLLM2, "test"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "4096",
-            "--n_threads",
-            "2",
-            "--chat_format",
-            "chatml-function-calling",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     base = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"llama.cpp server exited ({proc.returncode}); see {log.name}")
-            try:
-                urllib.request.urlopen(f"{base}/models", timeout=2).read()
-                break
-            except (urllib.error.URLError, ConnectionError):
-                if time.monotonic() > deadline:
-                    raise RuntimeError("llama.cpp server did not start in 120 s") from None
-                time.sleep(0.5)
+    command = [
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        resolve_model_path(SMOLLM2, "test"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        "4096",
+        "--n_threads",
+        "2",
+        "--chat_format",
+        "chatml-function-calling",
+    ]
+    with serving(
+        command, f"{base}/models", "llama.cpp server", Path(f"/tmp/delegate-llama-{port}.log")
+    ):
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
 
 
 @dataclass

@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
-import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -21,7 +19,7 @@ import pytest
 from delegate.tracking import ROLE_TAG, SWEEP_TAG
 
 from ..helpers import finished_runs
-from .conftest import free_port
+from .conftest import free_port, serving
 
 pytestmark = pytest.mark.integration
 pytest.importorskip("llama_cpp", reason="install with 'make setup-server'")
@@ -157,46 +155,27 @@ def test_compare_rejects_an_unknown_experiment_in_one_line(sweep: Sweep) -> None
 @pytest.fixture(scope="module")
 def mlflow_server(sweep: Sweep) -> Iterator[str]:
     port = free_port()
-    log = (sweep.tmp / "server.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mlflow",
-            "server",
-            "--backend-store-uri",
-            sweep.uri,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--artifacts-destination",
-            str(sweep.tmp / "mlartifacts"),  # runs logged through the server put files here
-        ],
-        cwd=sweep.tmp,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"mlflow server exited; see {log.name}")
-            try:
-                urllib.request.urlopen(f"{base}/health", timeout=2).read()
-                break
-            except (urllib.error.URLError, ConnectionError):
-                if time.monotonic() > deadline:
-                    raise RuntimeError("mlflow server did not start in 120 s") from None
-                time.sleep(0.5)
+    command = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--backend-store-uri",
+        sweep.uri,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--artifacts-destination",
+        str(sweep.tmp / "mlartifacts"),  # runs logged through the server put files here
+    ]
+    with serving(
+        command, f"{base}/health", "mlflow server", sweep.tmp / "server.log", cwd=sweep.tmp
+    ):
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
 
 
 def rest(base: str, route: str, body: dict[str, Any] | None = None, **query: str) -> Any:
