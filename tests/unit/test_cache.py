@@ -106,3 +106,13 @@ def test_failures_are_not_cached(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError):
         asyncio.run(model.complete(REQUEST["messages"]))
     assert asyncio.run(model.complete(REQUEST["messages"])).text == "ok"
+
+
+def test_an_option_left_out_keys_like_its_default_and_unknown_ones_fail(tmp_path: Path) -> None:
+    inner = ScriptedModel(reply("ok"))
+    model = CachedChatModel(inner, ResponseStore(tmp_path), model_identity(SECTION), seed=1)
+    asyncio.run(model.complete(REQUEST["messages"]))
+    assert asyncio.run(model.complete(REQUEST["messages"], stop=None, tools=None)).cache_hit
+    assert len(inner.calls) == 1
+    with pytest.raises(TypeError, match="stops"):
+        asyncio.run(model.complete(REQUEST["messages"], stops=["x"]))

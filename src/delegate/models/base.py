@@ -72,13 +72,27 @@ class ChatModel(Protocol):
         ...
 
 
+# The keyword options of ``ChatModel.complete``, for wrappers that take them as ``**options``.
+OPTIONS = ("tools", "tool_choice", "stop", "assistant_prefix")
+
+
 class ModelWrapper:
     """Base of wrappers that add behaviour around another model's ``complete`` (the cache, the
-    traces): name, set-up and clean-up pass through to the wrapped model."""
+    traces): name, set-up and clean-up pass through to the wrapped model. A wrapper's
+    ``complete(messages, **options)`` passes ``options`` on unchanged and reads them through
+    ``request``."""
 
     def __init__(self, inner: ChatModel) -> None:
         self.inner = inner
         self.name = inner.name
+
+    @staticmethod
+    def request(messages: list[Message], options: dict[str, Any]) -> dict[str, Any]:
+        """The whole request, every option present (None when not given)."""
+        unknown = set(options) - set(OPTIONS)
+        if unknown:
+            raise TypeError(f"complete() got unexpected options {sorted(unknown)}")
+        return {"messages": messages, **{k: options.get(k) for k in OPTIONS}}
 
     async def prepare(self) -> None:
         await self.inner.prepare()

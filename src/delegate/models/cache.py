@@ -102,32 +102,12 @@ class CachedChatModel(ModelWrapper):
         super().__init__(inner)
         self.store, self.identity, self.seed = store, dict(identity), seed
 
-    async def complete(
-        self,
-        messages: list[Message],
-        *,
-        tools: list[dict[str, Any]] | None = None,
-        tool_choice: str | dict[str, Any] | None = None,
-        stop: list[str] | None = None,
-        assistant_prefix: str | None = None,
-    ) -> Completion:
-        request = {
-            "messages": messages,
-            "tools": tools,
-            "tool_choice": tool_choice,
-            "stop": stop,
-            "assistant_prefix": assistant_prefix,
-        }
+    async def complete(self, messages: list[Message], **options: Any) -> Completion:
+        request = self.request(messages, options)
         key = cache_key(self.identity, request, self.seed)
         hit = self.store.get(key)
         if hit is not None:
             return hit
-        completion = await self.inner.complete(
-            messages,
-            tools=tools,
-            tool_choice=tool_choice,
-            stop=stop,
-            assistant_prefix=assistant_prefix,
-        )
+        completion = await self.inner.complete(messages, **options)
         self.store.put(key, completion)
         return completion

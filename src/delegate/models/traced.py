@@ -15,30 +15,11 @@ class TracedChatModel(ModelWrapper):
         super().__init__(inner)
         self.role = role
 
-    async def complete(
-        self,
-        messages: list[Message],
-        *,
-        tools: list[dict[str, Any]] | None = None,
-        tool_choice: str | dict[str, Any] | None = None,
-        stop: list[str] | None = None,
-        assistant_prefix: str | None = None,
-    ) -> Completion:
-        inputs = {
-            "messages": messages,
-            "tool_choice": tool_choice,
-            "stop": stop,
-            "assistant_prefix": assistant_prefix,
-            "tools": [t["function"]["name"] for t in tools or []],
-        }
+    async def complete(self, messages: list[Message], **options: Any) -> Completion:
+        inputs = self.request(messages, options)
+        inputs["tools"] = [t["function"]["name"] for t in inputs["tools"] or []]
         with tracing.span(f"{self.role}: {self.name}", "CHAT_MODEL", inputs) as span:
-            completion = await self.inner.complete(
-                messages,
-                tools=tools,
-                tool_choice=tool_choice,
-                stop=stop,
-                assistant_prefix=assistant_prefix,
-            )
+            completion = await self.inner.complete(messages, **options)
             span.set_outputs(
                 {
                     "text": completion.text,
