@@ -85,7 +85,7 @@ class SweepCallback(Callback):
         out = Path(str(config.hydra.sweep.dir))
         client = MlflowClient()
         try:
-            files = write_report(experiment, sweep, out)
+            files, _ = write_report(experiment, sweep, out)
         except Exception as e:  # the runs are safe in the store; `delegate.compare` can retry
             log.error("sweep %s: no comparison report: %s", sweep, e)
             if parent:

@@ -121,7 +121,8 @@ def test_rows_are_compared_only_with_the_same_prompt() -> None:
 
 
 def test_report_files(tmp_path: Path) -> None:
-    files = write_report("exp", "s1", tmp_path, RUNS)
+    files, rows = write_report("exp", "s1", tmp_path, RUNS)
+    assert rows == compare(RUNS)
     assert [f.name for f in files] == ["comparison.csv", "comparison.json", "pareto.png"]
     with files[0].open() as f:
         table = list(csv.DictReader(f))

@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import mlflow
 
-    from delegate.compare.report import compare, markdown, write_report
+    from delegate.compare.report import markdown, write_report
     from delegate.compare.runs import load_runs
 
     if args.tracking_uri.startswith("sqlite:///"):
@@ -51,8 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     sweep = runs[0].sweep if args.sweep == "latest" else args.sweep
     name = sweep.replace("/", "_") if sweep else "all"
     out = args.out or PROJECT_ROOT / "comparisons" / args.experiment / name
-    files = write_report(args.experiment, sweep, out, runs)
-    print(markdown(compare(runs)))
+    files, rows = write_report(args.experiment, sweep, out, runs)
+    print(markdown(rows))
     print(f"\nwritten: {', '.join(str(f) for f in files)}", file=sys.stderr)
     return 0
 

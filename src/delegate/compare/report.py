@@ -184,8 +184,9 @@ def _cell(value: Any) -> Any:
 
 def write_report(
     experiment: str, sweep: str | None, out: Path, runs: Sequence[RunResult] | None = None
-) -> list[Path]:
-    """Write ``comparison.csv``, ``comparison.json`` and ``pareto.png`` into ``out``."""
+) -> tuple[list[Path], list[dict[str, Any]]]:
+    """Write ``comparison.csv``, ``comparison.json`` and ``pareto.png`` into ``out``; return
+    their paths and the table's rows."""
     from delegate.compare.plot import pareto
 
     runs = load_runs(experiment, sweep) if runs is None else runs
@@ -213,7 +214,7 @@ def write_report(
     }
     json_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     pareto(rows, runs, png_path, title=f"{experiment}" + (f", sweep {sweep}" if sweep else ""))
-    return [csv_path, json_path, png_path]
+    return [csv_path, json_path, png_path], rows
 
 
 def markdown(rows: Sequence[dict[str, Any]]) -> str:
