@@ -3,6 +3,7 @@
 Greedy requests (``temperature == 0``) use a plain decode loop that drops each row from the batch
 as soon as it ends (an end token or a stop string), so a batch costs its rows' own lengths rather
 than the longest row's length times the batch size; outputs equal ``generate``'s greedy ones.
+Its key/value cache grows in place (``kv_cache``) rather than by concatenation.
 Sampled requests go through ``generate``.
 
 Token counts follow one rule for both paths: an end token the model wrote is an output token, and
@@ -52,12 +53,15 @@ def _greedy(
 ) -> list[list[int]]:
     import torch
 
+    from delegate.models.kv_cache import growing_cache
+
     mask = enc["attention_mask"]
     positions = (mask.cumsum(-1) - 1).clamp(min=0)  # left padding: real tokens count from 0
     out = model(  # logits of the last position only: the prompt's other logits are never read
         input_ids=enc["input_ids"],
         attention_mask=mask,
         position_ids=positions,
+        cache=growing_cache(model),
         use_cache=True,
         logits_to_keep=1,
     )

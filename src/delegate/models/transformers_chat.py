@@ -60,6 +60,8 @@ def _load(model: str, gguf_file: str | None, device: str, dtype: str) -> _Weight
             tokenizer = AutoTokenizer.from_pretrained(model, **extra)
             weights = AutoModelForCausalLM.from_pretrained(model, dtype=torch_dtype, **extra)
             weights.to(device).eval()  # type: ignore[arg-type]
+            if device == "cpu":
+                _transpose_in_memory(weights)
             if tokenizer.pad_token is None:
                 tokenizer.pad_token = tokenizer.eos_token
             tokenizer.padding_side = "left"  # batched generation continues every row at the end
@@ -68,6 +70,21 @@ def _load(model: str, gguf_file: str | None, device: str, dtype: str) -> _Weight
             ends |= set(eos) if isinstance(eos, list) else {eos}
             _LOADED[key] = _Weights(tokenizer, weights, frozenset(i for i in ends if i is not None))
         return _LOADED[key]
+
+
+def _transpose_in_memory(model: Any) -> None:
+    """Lay each linear weight out transposed in memory: the same values, shape and outputs.
+
+    ``Linear`` multiplies by its weight's transpose; for a few rows at a time MKL ran that product
+    about twice as fast when the transpose is contiguous (an 8-row decode step of the offline
+    model on 2 cores: 151 ms of matrix products down to 78 ms); one row is unaffected.
+    """
+    import torch
+
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.Linear):
+                module.weight.data = module.weight.data.t().contiguous().t()
 
 
 @BACKENDS.register("transformers")
