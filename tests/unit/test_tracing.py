@@ -77,3 +77,36 @@ def test_a_store_that_refuses_traces_costs_the_traces_not_the_run(tmp_path: Path
     with tracing.traced_run("no-such-run", "999") as stats, tracing.span("problem 1", "CHAIN"):
         pass
     assert (stats.written, stats.failed) == (0, 1)
+
+
+def _recording_exporter(monkeypatch, quiet_s: float) -> tuple[tracing._Exporter, list[int]]:
+    """An exporter whose store writes are recorded as batch sizes (control flow only)."""
+    sizes: list[int] = []
+    monkeypatch.setattr(tracing, "_QUIET_S", quiet_s)
+    monkeypatch.setattr(tracing._Exporter, "_write", lambda self, roots: sizes.append(len(roots)))
+    return tracing._Exporter("run", "0", tracing.TraceStats()), sizes
+
+
+def _root(i: int) -> tracing.RecordedSpan:
+    return tracing.RecordedSpan(f"problem {i}", "CHAIN", b"01234567", None, 0)
+
+
+def test_a_burst_of_finished_problems_is_written_together_in_bounded_batches(monkeypatch) -> None:
+    exporter, sizes = _recording_exporter(monkeypatch, quiet_s=30.0)
+    for i in range(tracing._BATCH + 6):
+        exporter.submit(_root(i))
+    exporter.close()
+    assert sizes == [tracing._BATCH, 6]
+
+
+def test_traces_are_written_once_problems_stop_finishing_not_only_at_the_end(monkeypatch) -> None:
+    import time
+
+    exporter, sizes = _recording_exporter(monkeypatch, quiet_s=0.05)
+    exporter.submit(_root(1))
+    deadline = time.monotonic() + 10
+    while not sizes and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sizes == [1]  # written while the run goes on
+    exporter.close()
+    assert sizes == [1]
