@@ -11,8 +11,8 @@ trace, tens of milliseconds of store work per trace on a local SQLite store (ben
 competing with the event loop for the interpreter. Here spans are plain objects while a problem
 runs (microseconds); a finished problem's tree goes to one background thread that writes traces
 in batches (one ``start_trace`` per trace, one ``log_spans`` per batch: about a sixth of the
-store work). ``traced_run`` waits
-for the last batch and reports how long that wait took, so the cost is measured, not hidden.
+store work) when problems stop finishing for a moment. ``traced_run`` waits for the last batch
+and reports how long that wait took, so the cost is measured, not hidden.
 """
 
 from __future__ import annotations
