@@ -1,0 +1,1 @@
+"""Tools the large model may call while it answers a question."""
