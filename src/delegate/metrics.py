@@ -1,21 +1,22 @@
-"""Run metrics, aggregated from per-problem records. Names carry their units.
+"""Run metrics, aggregated from per-problem rows. Names carry their units.
 
-Every problem that was attempted is in the denominator: an errored problem is scored wrong and
-counted in ``n_errors``, never dropped.
+One function serves the run (its records' rows) and the report (rows read back from MLflow, pooled
+over seeds), so a number means the same in both. Every problem that was attempted is in the
+denominator: an errored problem is scored wrong and counted in ``n_errors``, never dropped.
 """
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
-
-from delegate.records import ProblemRecord
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 METRIC_NAMES = (
     "accuracy",
     "accuracy_strict",
     "n_problems",
     "n_errors",
+    "n_truncated",
     "latency_mean_s",
     "latency_p50_s",
     "latency_p95_s",
@@ -35,6 +36,8 @@ METRIC_NAMES = (
     "delegation_rate",
 )
 
+Row = Mapping[str, Any]
+
 
 def percentile(values: Sequence[float], q: float) -> float:
     """The q-th percentile (0-100) with linear interpolation between order statistics."""
@@ -47,37 +50,52 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
 
 
+def failed(row: Row) -> bool:
+    """Whether a row's ``error`` holds an error (tables store none as None, NaN or "")."""
+    value = row.get("error")
+    return isinstance(value, str) and bool(value)
+
+
+def _total(rows: Sequence[Row], column: str) -> float:
+    return float(sum(float(r.get(column) or 0) for r in rows))
+
+
 def aggregate(
-    records: Sequence[ProblemRecord], wall_time_s: float, trace_wait_s: float = 0.0
+    rows: Sequence[Row], wall_time_s: float = 0.0, trace_wait_s: float = 0.0
 ) -> dict[str, float]:
-    """The run's metrics; ``delegation_rate`` is the share of problems with any tool call;
-    ``trace_wait_s`` is how long the run waited, after its last problem, for traces to be
-    written (so a run's full time is ``wall_time_s + trace_wait_s``)."""
-    n = len(records)
+    """The metrics of these per-problem rows (``ProblemRecord.to_row``): ``delegation_rate`` is
+    the share of problems with any tool call; ``trace_wait_s`` is how long the run waited, after
+    its last problem, for traces to be written (so a run's full time is ``wall_time_s +
+    trace_wait_s``). Rows written before a column existed count it as zero."""
+    n = len(rows)
     if n == 0:
-        raise ValueError("no records to aggregate")
-    latencies = [r.latency_s for r in records]
+        raise ValueError("no rows to aggregate")
+    latencies = [float(r["latency_s"]) for r in rows]
     metrics = {
-        "accuracy": sum(r.correct for r in records) / n,
-        "accuracy_strict": sum(r.correct_strict for r in records) / n,
+        "accuracy": sum(bool(r["correct"]) for r in rows) / n,
+        "accuracy_strict": sum(bool(r["correct_strict"]) for r in rows) / n,
         "n_problems": float(n),
-        "n_errors": float(sum(r.error is not None for r in records)),
+        "n_errors": float(sum(failed(r) for r in rows)),
+        "n_truncated": float(sum(bool(r.get("truncated")) for r in rows)),
         "latency_mean_s": statistics.fmean(latencies),
         "latency_p50_s": percentile(latencies, 50),
         "latency_p95_s": percentile(latencies, 95),
         "wall_time_s": wall_time_s,
         "trace_wait_s": trace_wait_s,
-        "llm_input_tokens": float(sum(r.llm_input_tokens for r in records)),
-        "llm_cached_tokens": float(sum(r.llm_cached_tokens for r in records)),
-        "llm_output_tokens": float(sum(r.llm_output_tokens for r in records)),
-        "slm_input_tokens": float(sum(r.slm_input_tokens for r in records)),
-        "slm_output_tokens": float(sum(r.slm_output_tokens for r in records)),
-        "llm_cost_usd": sum(r.llm_cost_usd for r in records),
-        "slm_cost_usd": sum(r.slm_cost_usd for r in records),
-        "billed_usd": sum(r.billed_usd for r in records),
-        "cache_hits": float(sum(r.cache_hits for r in records)),
-        "tool_calls_per_problem": sum(r.tool_calls for r in records) / n,
-        "delegation_rate": sum(r.tool_calls > 0 for r in records) / n,
+        "tool_calls_per_problem": _total(rows, "tool_calls") / n,
+        "delegation_rate": sum(int(r.get("tool_calls") or 0) > 0 for r in rows) / n,
     }
+    for column in (
+        "llm_input_tokens",
+        "llm_cached_tokens",
+        "llm_output_tokens",
+        "slm_input_tokens",
+        "slm_output_tokens",
+        "llm_cost_usd",
+        "slm_cost_usd",
+        "billed_usd",
+        "cache_hits",
+    ):
+        metrics[column] = _total(rows, column)
     metrics["cost_usd"] = metrics["llm_cost_usd"] + metrics["slm_cost_usd"]
     return {name: metrics[name] for name in METRIC_NAMES}

@@ -26,11 +26,15 @@ def write_samples(run_dir: Path, problems: Sequence[Problem]) -> None:
 
 
 class RecordLog:
-    """Appends each finished problem to ``per_sample.jsonl`` as soon as it is scored."""
+    """Writes each finished problem to ``per_sample.jsonl`` as soon as it is scored.
+
+    The file starts empty: a resumed run writes the records it keeps first, so a run directory
+    that is reused (a pinned ``hydra.run.dir``) never holds a problem twice.
+    """
 
     def __init__(self, run_dir: Path) -> None:
         self.path = run_dir / "per_sample.jsonl"
-        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self._file = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
 
     def append(self, record: ProblemRecord, elapsed_s: float) -> None:
         """Write one record with the loop time so far; flushed, so a kill loses nothing done."""

@@ -6,15 +6,18 @@ the ``results_<strategy>.json`` file are all built from records, never from anyt
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from delegate.accounting import Price
 from delegate.data import Problem
 from delegate.scoring import answers_match, extract_answer, extract_strict
-from delegate.strategies import Trace
+
+if TYPE_CHECKING:  # the report reads records without importing the strategies and models
+    from delegate.strategies import Trace
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ class ProblemRecord:
     tool_call_log: tuple[dict[str, Any], ...]
     error: str | None
     notes: str | None
+    finish_reasons: str = ""  # "<role>:<reason>" per model call, in order, space-separated
+    truncated: bool = False  # the final answer was cut off by max_tokens
 
     def to_row(self) -> dict[str, Any]:
         """A flat, JSON-ready row (the tool-call log as JSON text, for tables)."""
@@ -56,8 +61,13 @@ class ProblemRecord:
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> ProblemRecord:
-        """The record ``to_row`` wrote; keys that are not fields are ignored."""
-        values = {k: row[k] for k in cls.__dataclass_fields__}
+        """The record ``to_row`` wrote; keys that are not fields are ignored, and fields an older
+        version did not write take their defaults."""
+        values = {k: row[k] for k in cls.__dataclass_fields__ if k in row}
+        values.setdefault("tool_call_log", "[]")
+        for f in dataclasses.fields(cls):
+            if f.name not in values and f.default is dataclasses.MISSING:
+                raise ValueError(f"record without its {f.name!r} field")
         values["tool_call_log"] = tuple(json.loads(values["tool_call_log"]))
         return cls(**values)
 
@@ -104,4 +114,6 @@ def make_record(
         tool_call_log=tuple(c.to_dict() for c in trace.tool_calls),
         error=error,
         notes="; ".join(trace.notes) or None,
+        finish_reasons=" ".join(trace.finish_reasons),
+        truncated=trace.truncated,
     )

@@ -1,18 +1,19 @@
 """Resuming interrupted runs: the same command continues the same MLflow run.
 
-A run is identified by a digest of its resolved config (less the keys that cannot change results:
-``progress``, ``concurrency``, ``resume``, ``cache``), stored as the ``delegate.config_hash`` tag.
+A run is found by its configuration identity (``delegate.identity``: the ``config_id`` tag, which
+covers the dataset file's content) and its seed.
+
 Each finished problem is appended to the run directory's ``per_sample.jsonl`` as it is scored, and
 the run carries that file's path as the ``delegate.records`` tag. When the same config runs again
 and its latest run did not finish (killed: still RUNNING; Ctrl-C or a crash: FAILED), that run is
-reopened and only the missing problems are solved. Problems that had errored are tried again. A
+reopened and only the missing problems are solved. Problems that had errored are tried again, and
+a record whose question differs from the problem's text now is never reused. A
 FINISHED run is never resumed, nor one still RUNNING in a live process on this host (its
 ``delegate.owner`` tag); ``resume=false`` always starts a new run.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -20,15 +21,14 @@ import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from delegate.data import Problem
 from delegate.errors import DelegateError
+from delegate.identity import CONFIG_ID_TAG
 from delegate.records import ProblemRecord
 
 log = logging.getLogger(__name__)
 
-HASH_TAG = "delegate.config_hash"
 RECORDS_TAG = "delegate.records"
 OWNER_TAG = "delegate.owner"  # host:pid of the process running it
 
@@ -38,7 +38,8 @@ def owner() -> str:
 
 
 def _still_running(run_owner: str | None) -> bool:
-    """Whether the process named by an OWNER_TAG value is alive on this host."""
+    """Whether the process named by an OWNER_TAG value is a live ``delegate`` process on this
+    host. A reused PID (another program now) does not count."""
     if not run_owner or ":" not in run_owner:
         return False
     host, _, pid = run_owner.rpartition(":")
@@ -49,18 +50,14 @@ def _still_running(run_owner: str | None) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
+        pass
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    try:
+        return b"delegate" in cmdline.read_bytes()
+    except FileNotFoundError:
+        return not Path("/proc/self").exists()  # no /proc (not Linux): trust the PID
+    except OSError:
         return True
-    return True
-
-
-_IGNORED_KEYS = ("progress", "concurrency", "resume", "cache")
-
-
-def config_hash(cfg: Mapping[str, Any]) -> str:
-    """A digest of everything in the config that can change a run's results."""
-    kept = {k: v for k, v in cfg.items() if k not in _IGNORED_KEYS}
-    text = json.dumps(kept, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -73,14 +70,15 @@ class Previous:
 
 
 def find_unfinished(
-    experiment_id: str, digest: str, problems: Sequence[Problem]
+    experiment_id: str, config_id: str, seed: int, problems: Sequence[Problem]
 ) -> Previous | None:
-    """The latest run with this config digest, if it did not finish, with its good records."""
+    """The latest run of this configuration and seed, if it did not finish, with its good
+    records."""
     from mlflow.tracking import MlflowClient
 
     runs = MlflowClient().search_runs(
         [experiment_id],
-        filter_string=f"tags.`{HASH_TAG}` = '{digest}'",
+        filter_string=f"tags.`{CONFIG_ID_TAG}` = '{config_id}' and tags.seed = '{seed}'",
         order_by=["attributes.start_time DESC"],
         max_results=1,
     )
@@ -93,7 +91,7 @@ def find_unfinished(
             f"{run.data.tags[OWNER_TAG]}; wait for it, or start a separate run with resume=false"
         )
     path = run.data.tags.get(RECORDS_TAG)
-    wanted = {p.id for p in problems}
+    wanted = {p.id: p.question for p in problems}
     records, elapsed = read_records(Path(path), wanted) if path else ([], 0.0)
     log.info(
         "resuming unfinished run %s (%s): %d of %d problems already done",
@@ -105,8 +103,9 @@ def find_unfinished(
     return Previous(run.info.run_id, records, elapsed)
 
 
-def read_records(path: Path, wanted: set[int]) -> tuple[list[ProblemRecord], float]:
-    """Records of ``wanted`` problems that finished without error, and the loop time they took.
+def read_records(path: Path, wanted: Mapping[int, str]) -> tuple[list[ProblemRecord], float]:
+    """Records of ``wanted`` problems (id -> question) that finished without error on that very
+    question, and the loop time they took.
 
     A kill can cut the last line short; such a line is skipped (its problem is solved again).
     """
@@ -120,7 +119,7 @@ def read_records(path: Path, wanted: set[int]) -> tuple[list[ProblemRecord], flo
         except json.JSONDecodeError:
             continue
         record = ProblemRecord.from_row(row)
-        if record.problem_id in wanted and record.error is None:
+        if wanted.get(record.problem_id) == record.question and record.error is None:
             by_id[record.problem_id] = record
             elapsed = max(elapsed, float(row.get("elapsed_s", 0.0)))
     return list(by_id.values()), elapsed

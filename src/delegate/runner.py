@@ -8,6 +8,7 @@ the run FAILED with its error.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sys
 import time
@@ -15,9 +16,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from delegate import resume, tracing, tracking
+from delegate import identity, resume, tracing, tracking
 from delegate.accounting import Price
-from delegate.build import Models, build_strategy, run_settings
+from delegate.build import Models, RunSettings, build_strategy, run_identity, run_settings
 from delegate.data import Problem, draw_sample, load_problems
 from delegate.errors import DelegateError
 from delegate.metrics import aggregate
@@ -123,34 +124,81 @@ def _tags(cfg: Mapping[str, Any], models: Models) -> dict[str, str]:
     }
 
 
+def _llm_reference(cfg: Mapping[str, Any], models: Models, problems: Sequence[Problem]) -> str:
+    """The config_id of the LLM-only run this run is compared against (its own for ``llm``)."""
+    try:
+        return identity.config_id(run_identity(cfg, models, problems, strategy="llm"))
+    except DelegateError as e:  # an unusable large-model section: this run has no reference
+        log.info("no LLM-only reference for this run: %s", e)
+        return "none"
+
+
+# Above this share of truncated answers a run warns: its accuracy measures max_tokens.
+TRUNCATION_WARNING_SHARE = 0.05
+
+
 def run(cfg: Mapping[str, Any], run_dir: Path, sweep: str | None = None) -> dict[str, float]:
     """Run one experiment from a resolved plain-dict config; return its metrics. A run of a
     multirun carries its ``sweep`` id as a tag, under the sweep's parent run if there is one."""
     settings = run_settings(cfg)
-    problems = draw_sample(load_problems(cfg["dataset"]), settings.samples, settings.seed)
+    dataset = load_problems(cfg["dataset"])
+    problems = draw_sample(dataset, settings.samples, settings.seed)
     models = Models(cfg)
     strategy = build_strategy(cfg, models)
-    prices = models.price("llm"), models.price("slm")
+    return asyncio.run(_run(cfg, run_dir, sweep, settings, dataset, problems, models, strategy))
 
+
+async def _run(
+    cfg: Mapping[str, Any],
+    run_dir: Path,
+    sweep: str | None,
+    settings: RunSettings,
+    dataset: Sequence[Problem],
+    problems: Sequence[Problem],
+    models: Models,
+    strategy: Strategy,
+) -> dict[str, float]:
+    """The run in one event loop: prepare the models, solve, close them. The MLflow calls in
+    between block the loop while nothing else runs on it."""
+    try:
+        return await _prepared_run(
+            cfg, run_dir, sweep, settings, dataset, problems, models, strategy
+        )
+    finally:  # HTTP clients must close in the loop that opened their connections
+        for model in models.built().values():
+            await model.aclose()
+
+
+async def _prepared_run(
+    cfg: Mapping[str, Any],
+    run_dir: Path,
+    sweep: str | None,
+    settings: RunSettings,
+    dataset: Sequence[Problem],
+    problems: Sequence[Problem],
+    models: Models,
+    strategy: Strategy,
+) -> dict[str, float]:
     start = time.perf_counter()
     log.info("preparing %s", ", ".join(f"{r}={m.name}" for r, m in models.built().items()))
-
-    async def prepare() -> None:
-        for model in models.built().values():
-            await model.prepare()
-
-    asyncio.run(prepare())
+    for model in models.built().values():
+        await model.prepare()
     startup_s = time.perf_counter() - start
+    prices = models.price("llm"), models.price("slm")
 
+    # After prepare(): backends have resolved their devices and files.
+    ident = run_identity(cfg, models, dataset)
+    cid = identity.config_id(ident)
     run_dir.mkdir(parents=True, exist_ok=True)
     record_path = run_dir / "per_sample.jsonl"
-    digest = resume.config_hash(cfg)
     tags = _tags(cfg, models) | {
-        resume.HASH_TAG: digest,
+        identity.CONFIG_ID_TAG: cid,
+        identity.REFERENCE_TAG: _llm_reference(cfg, models, dataset),
+        "sample_sha256": identity.problems_digest(problems),
         resume.RECORDS_TAG: str(record_path),
         resume.OWNER_TAG: resume.owner(),
     }
-    run_name = f"{tags['strategy']}-{tags['prompt']}-seed{settings.seed}"
+    run_name = f"{tags['strategy']}-{tags['prompt']}-{cid[:6]}-seed{settings.seed}"
     uri, experiment = cfg["tracking"]["uri"], cfg["tracking"]["experiment"]
     experiment_id = tracking.prepare_store(uri, experiment)
     if sweep is not None:
@@ -159,7 +207,7 @@ def run(cfg: Mapping[str, Any], run_dir: Path, sweep: str | None = None) -> dict
             tags["mlflow.parentRunId"] = parent
     previous = None
     if cfg.get("resume", True):
-        previous = resume.find_unfinished(experiment_id, digest, problems)
+        previous = resume.find_unfinished(experiment_id, cid, settings.seed, problems)
     done = previous.records if previous else []
     offset_s = previous.elapsed_s if previous else 0.0
     run_id = previous.run_id if previous else None
@@ -169,6 +217,9 @@ def run(cfg: Mapping[str, Any], run_dir: Path, sweep: str | None = None) -> dict
         if previous is None:  # a reopened run already holds these (params cannot change)
             tracking.log_params(tracking.flatten(cfg))
         _write_config(run_dir, cfg)
+        (run_dir / identity.IDENTITY_FILE).write_text(
+            json.dumps(ident, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
         write_samples(run_dir, problems)
         record_log = RecordLog(run_dir)
         progress = Progress(len(problems), tags["strategy"], bool(cfg.get("progress", True)))
@@ -183,24 +234,20 @@ def run(cfg: Mapping[str, Any], run_dir: Path, sweep: str | None = None) -> dict
             record_log.append(record, offset_s + time.perf_counter() - loop_start)
             progress.update(record)
 
-        async def solve_then_close() -> tuple[list[ProblemRecord], float]:
-            try:
-                return await solve_all(todo, strategy, *prices, settings.concurrency, on_record)
-            finally:  # HTTP clients must close in the loop that opened their connections
-                for model in models.built().values():
-                    await model.aclose()
-
         traced = active.info.run_id if cfg["tracking"].get("traces", True) else None
         try:
             with tracing.traced_run(traced, experiment_id) as trace_stats:
-                new, wall = asyncio.run(solve_then_close())
+                new, wall = await solve_all(
+                    todo, strategy, *prices, settings.concurrency, on_record
+                )
         finally:
             progress.close()
             record_log.close()
         order = {p.id: i for i, p in enumerate(problems)}
         records = sorted(done + new, key=lambda r: order[r.problem_id])
         wall += offset_s
-        metrics = aggregate(records, wall, trace_stats.wait_s)
+        rows = [r.to_row() for r in records]
+        metrics = aggregate(rows, wall, trace_stats.wait_s)
         if trace_stats.failed:
             log.warning("%d of %d traces could not be written", trace_stats.failed, len(new))
         write_results(
@@ -210,12 +257,13 @@ def run(cfg: Mapping[str, Any], run_dir: Path, sweep: str | None = None) -> dict
             records,
             {
                 "run_id": active.info.run_id,
+                "config_id": cid,
                 "startup_s": startup_s,
                 "tags": tags,
                 "resumed_problems": len(done),
             },
         )
-        tracking.log_results(metrics, [r.to_row() for r in records], run_dir)
+        tracking.log_results(metrics, rows, run_dir)
         log.info(
             "accuracy %.1f%% (strict %.1f%%) on %d problems, %d errors, cost $%.4f "
             "(billed now $%.4f), wall %.1fs",
@@ -227,11 +275,30 @@ def run(cfg: Mapping[str, Any], run_dir: Path, sweep: str | None = None) -> dict
             metrics["billed_usd"],
             wall,
         )
+        _warn_if_truncated(cfg, metrics)
         if metrics["n_errors"] == len(records):
             raise AllProblemsFailed(
                 f"all {len(records)} problems failed; first error: {records[0].error}"
             )
     return metrics
+
+
+def _warn_if_truncated(cfg: Mapping[str, Any], metrics: Mapping[str, float]) -> None:
+    n, cut = metrics["n_problems"], metrics["n_truncated"]
+    if cut > TRUNCATION_WARNING_SHARE * n:
+        limits = ", ".join(
+            f"{role}.max_tokens={cfg[role].get('max_tokens')}"
+            for role in ("llm", "slm")
+            if role in cfg and cfg[role].get("max_tokens") is not None
+        )
+        log.warning(
+            "%d of %d final answers (%.0f%%) were cut off by max_tokens (%s): their grades "
+            "measure the limit, not the model; raise max_tokens",
+            cut,
+            n,
+            100 * cut / n,
+            limits,
+        )
 
 
 def _write_config(run_dir: Path, cfg: Mapping[str, Any]) -> None:

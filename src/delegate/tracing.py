@@ -42,6 +42,7 @@ class Span(Protocol):
     def set_outputs(self, outputs: Any) -> None: ...
     def set_attributes(self, attributes: dict[str, Any]) -> None: ...
     def set_error(self, error: str) -> None: ...
+    def set_tags(self, tags: dict[str, str]) -> None: ...
 
 
 class _NoSpan:
@@ -55,6 +56,9 @@ class _NoSpan:
         return None
 
     def set_error(self, error: str) -> None:
+        return None
+
+    def set_tags(self, tags: dict[str, str]) -> None:
         return None
 
 
@@ -73,6 +77,7 @@ class RecordedSpan:
     attributes: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     children: list[RecordedSpan] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)  # a root's: the trace's searchable tags
 
     def set_inputs(self, inputs: Any) -> None:
         self.inputs = inputs
@@ -86,6 +91,10 @@ class RecordedSpan:
     def set_error(self, error: str) -> None:
         """Mark the span failed (the MLflow UI filters traces by this) without raising."""
         self.error = error
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        """Tags of the trace this root span becomes (``tags.outcome = 'wrong'`` in the UI)."""
+        self.tags.update(tags)
 
     def walk(self) -> Iterator[RecordedSpan]:
         yield self
@@ -252,6 +261,10 @@ def to_mlflow(root: RecordedSpan, run_id: str, experiment_id: str) -> tuple[Any,
         request_preview=_json(root.inputs)[:_PREVIEW_CHARS],
         response_preview=_json(root.outputs)[:_PREVIEW_CHARS],
         trace_metadata={"mlflow.sourceRun": run_id, "mlflow.trace_schema.version": "3"},
-        tags={"mlflow.traceName": root.name, "mlflow.trace.spansLocation": "TRACKING_STORE"},
+        tags={
+            **root.tags,
+            "mlflow.traceName": root.name,
+            "mlflow.trace.spansLocation": "TRACKING_STORE",
+        },
     )
     return info, spans

@@ -27,6 +27,8 @@ class ToolCall:
 class Completion:
     """One model call: its text, tool calls, token usage and its own latency.
 
+    ``finish_reason`` says why generation stopped: ``stop`` (an end token or stop string),
+    ``length`` (cut off by ``max_tokens``) or ``tool_calls``; None when a backend cannot tell.
     ``cache_hit`` marks a completion replayed from the response cache: its usage and latency are
     those of the original call, and nobody paid for it again.
     """
@@ -43,6 +45,12 @@ class ChatModel(Protocol):
     """A chat model with fixed generation settings (temperature, max tokens) bound at build time."""
 
     name: str
+
+    def identity(self) -> dict[str, Any]:
+        """The resolved settings that decide what this model answers (backend, model, endpoint,
+        device, dtype, generation settings), defaults filled in; the response cache keys on it
+        and a run's configuration identity (``delegate.identity``) includes it."""
+        ...
 
     async def prepare(self) -> None:
         """Do the slow or failing set-up (load weights, check the key) before the problem loop."""
@@ -93,6 +101,9 @@ class ModelWrapper:
         if unknown:
             raise TypeError(f"complete() got unexpected options {sorted(unknown)}")
         return {"messages": messages, **{k: options.get(k) for k in OPTIONS}}
+
+    def identity(self) -> dict[str, Any]:
+        return self.inner.identity()
 
     async def prepare(self) -> None:
         await self.inner.prepare()

@@ -1,7 +1,8 @@
 """A persistent response cache, so a repeated run pays for nothing it already paid for.
 
-The key covers everything that changes a model's output: the model's identity (backend, model,
-endpoint, generation settings), the messages, the tools and tool choice, stop strings and any
+The key covers everything that changes a model's output: the model's identity as its backend
+declares it (``ChatModel.identity``: backend, model, endpoint, resolved device and dtype,
+generation settings), the messages, the tools and tool choice, stop strings and any
 forced prefix, and, when the model samples (``temperature > 0``), the run's seed, so that only a
 replay of the same draw hits. Timeouts, retries and API keys are never part of it.
 
@@ -22,14 +23,6 @@ from typing import Any
 
 from delegate.accounting import Usage
 from delegate.models.base import ChatModel, Completion, Message, ModelWrapper, ToolCall
-
-# Model settings that change what comes back; everything else in a model section does not.
-IDENTITY_KEYS = ("backend", "model", "base_url", "gguf_file", "dtype", "max_tokens", "temperature")
-
-
-def model_identity(section: Mapping[str, Any]) -> dict[str, Any]:
-    """The part of a model config section that decides its outputs."""
-    return {k: section.get(k) for k in IDENTITY_KEYS if section.get(k) is not None}
 
 
 def cache_key(identity: Mapping[str, Any], request: Mapping[str, Any], seed: int | None) -> str:
@@ -96,15 +89,16 @@ def _decode(value: str) -> Completion:
 class CachedChatModel(ModelWrapper):
     """Wraps a model: answers from the store when it can, and stores what the model answers."""
 
-    def __init__(
-        self, inner: ChatModel, store: ResponseStore, identity: Mapping[str, Any], seed: int
-    ) -> None:
+    def __init__(self, inner: ChatModel, store: ResponseStore, seed: int) -> None:
         super().__init__(inner)
-        self.store, self.identity, self.seed = store, dict(identity), seed
+        self.store, self.seed = store, seed
+        self._identity: dict[str, Any] | None = None
 
     async def complete(self, messages: list[Message], **options: Any) -> Completion:
         request = self.request(messages, options)
-        key = cache_key(self.identity, request, self.seed)
+        if self._identity is None:  # asked once, after prepare() resolved devices and files
+            self._identity = self.inner.identity()
+        key = cache_key(self._identity, request, self.seed)
         hit = self.store.get(key)
         if hit is not None:
             return hit

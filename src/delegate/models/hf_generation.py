@@ -7,7 +7,8 @@ Its key/value cache grows in place (``kv_cache``) rather than by concatenation.
 Sampled requests go through ``generate``.
 
 Token counts follow one rule for both paths: an end token the model wrote is an output token, and
-a row stopped by a stop string ends with the token that completed it.
+a row stopped by a stop string ends with the token that completed it. A row that reached
+``max_new_tokens`` without ending is reported with finish reason ``length``.
 """
 
 from __future__ import annotations
@@ -24,10 +25,14 @@ class Request:
     stop: tuple[str, ...]
 
 
+Generated = tuple[str, int, int, str]  # text, input tokens, output tokens, finish reason
+
+
 def generate_batch(
     tokenizer: Any, model: Any, end_ids: frozenset[int], requests: list[Request]
-) -> list[tuple[str, int, int]]:
-    """Generate for requests with identical settings; (text, input tokens, output tokens) each."""
+) -> list[Generated]:
+    """Generate for requests with identical settings; (text, input tokens, output tokens,
+    finish reason) each."""
     import torch
 
     first = requests[0]
@@ -42,9 +47,12 @@ def generate_batch(
     results = []
     for row, tokens in enumerate(rows):
         text = tokenizer.decode(tokens, skip_special_tokens=True)
+        stopped = bool(tokens) and tokens[-1] in end_ids
         for s in first.stop:
+            stopped = stopped or s in text
             text = text.split(s, 1)[0]
-        results.append((text, int(enc["attention_mask"][row].sum()), len(tokens)))
+        reason = "stop" if stopped or len(tokens) < first.max_new_tokens else "length"
+        results.append((text, int(enc["attention_mask"][row].sum()), len(tokens), reason))
     return results
 
 

@@ -73,6 +73,8 @@ def _load(path: str, n_ctx: int, n_threads: int | None) -> _Engine:
 class LlamaCppChatModel:
     """A GGUF chat model run in-process by llama.cpp; greedy unless ``temperature > 0``."""
 
+    continues_prefix = True
+
     def __init__(
         self,
         model: str,
@@ -84,10 +86,21 @@ class LlamaCppChatModel:
         name: str | None = None,
         where: str = "model",
     ) -> None:
-        self._path = resolve_model_path(model, where)
+        self._model, self._path = model, resolve_model_path(model, where)
         self.name = name or (model.rsplit("/", 1)[-1] if model.startswith(PKG_SCHEME) else model)
         self.max_tokens, self.temperature = int(max_tokens), float(temperature)
         self._n_ctx, self._n_threads, self._seed = int(n_ctx), n_threads, int(seed)
+
+    def identity(self) -> dict[str, Any]:
+        sampled = self.temperature > 0
+        return {
+            "backend": "llama_cpp",
+            "model": self._model,
+            "n_ctx": self._n_ctx,
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            **({"seed": self._seed} if sampled else {}),  # greedy decoding ignores the seed
+        }
 
     async def aclose(self) -> None:
         return None  # weights stay loaded for the next run in this process
@@ -109,14 +122,18 @@ class LlamaCppChatModel:
     ) -> Completion:
         use_tools = tool_format.local_tools(tools, tool_choice)
         start = time.perf_counter()
-        text, usage = await asyncio.to_thread(
+        text, usage, reason = await asyncio.to_thread(
             self._generate, messages, use_tools, list(stop or ()), assistant_prefix or ""
         )
         calls: tuple[Any, ...] = ()
         if use_tools:
             text, calls = tool_format.parse_tool_calls(text)
         return Completion(
-            text=text, usage=usage, latency_s=time.perf_counter() - start, tool_calls=calls
+            text=text,
+            usage=usage,
+            latency_s=time.perf_counter() - start,
+            tool_calls=calls,
+            finish_reason=tool_format.finish_reason(reason, calls),
         )
 
     def _generate(
@@ -125,7 +142,7 @@ class LlamaCppChatModel:
         tools: list[dict[str, Any]] | None,
         stop: list[str],
         prefix: str,
-    ) -> tuple[str, Usage]:
+    ) -> tuple[str, Usage, str | None]:
         engine = self._engine()
         rendered = engine.formatter(messages=messages, tools=tools)
         sampling: dict[str, Any] = (
@@ -141,7 +158,13 @@ class LlamaCppChatModel:
                 repeat_penalty=1.0,
                 **sampling,
             )
-        usage = out["usage"]
-        return prefix + out["choices"][0]["text"], Usage(
-            input_tokens=usage["prompt_tokens"], output_tokens=usage["completion_tokens"], calls=1
+        usage, choice = out["usage"], out["choices"][0]
+        return (
+            prefix + choice["text"],
+            Usage(
+                input_tokens=usage["prompt_tokens"],
+                output_tokens=usage["completion_tokens"],
+                calls=1,
+            ),
+            choice.get("finish_reason"),
         )

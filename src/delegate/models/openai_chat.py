@@ -60,6 +60,8 @@ def check_reachable(url: str, where: str, timeout_s: float = 5.0) -> None:
 class OpenAIChatModel:
     """A model behind an OpenAI-compatible ``/chat/completions`` endpoint."""
 
+    continues_prefix = False  # the API cannot be made to continue a given assistant text
+
     def __init__(
         self,
         model: str,
@@ -84,6 +86,15 @@ class OpenAIChatModel:
         self._client: Any = None
         self._rate = RequestRateLimit(requests_per_minute) if requests_per_minute else None
         self._tokens = TokenRateLimit(tokens_per_minute) if tokens_per_minute else None
+
+    def identity(self) -> dict[str, Any]:
+        return {
+            "backend": "openai",
+            "model": self.model,
+            "base_url": self.base_url,
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+        }
 
     async def prepare(self) -> None:
         self._get_client()

@@ -23,13 +23,9 @@ class RequestRateLimit:
             raise ValueError("requests_per_minute must be positive")
         self.interval_s = 60.0 / requests_per_minute
         self._next = 0.0
-        self._lock: asyncio.Lock | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = asyncio.Lock()  # binds to the run's one event loop on first use
 
     async def slot(self) -> None:
-        loop = asyncio.get_running_loop()
-        if self._lock is None or self._loop is not loop:  # a lock belongs to one event loop
-            self._lock, self._loop = asyncio.Lock(), loop
         async with self._lock:
             now = time.monotonic()
             wait = self._next - now
@@ -70,17 +66,13 @@ class TokenRateLimit:
             raise ValueError("tokens_per_minute must be positive")
         self.limit = float(tokens_per_minute)
         self._window: list[Reservation] = []
-        self._lock: asyncio.Lock | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = asyncio.Lock()  # binds to the run's one event loop on first use
 
     def used(self, now: float) -> int:
         self._window = [r for r in self._window if now - r.start < _WINDOW_S]
         return sum(r.tokens for r in self._window)
 
     async def reserve(self, tokens: int) -> Reservation:
-        loop = asyncio.get_running_loop()
-        if self._lock is None or self._loop is not loop:
-            self._lock, self._loop = asyncio.Lock(), loop
         async with self._lock:  # waiters queue in order; the first must fit before the next
             while True:
                 now = time.monotonic()

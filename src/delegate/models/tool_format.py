@@ -47,6 +47,13 @@ def parse_tool_calls(text: str) -> tuple[str, tuple[ToolCall, ...]]:
     return prose, tuple(calls)
 
 
+def finish_reason(reason: str | None, calls: tuple[ToolCall, ...]) -> str | None:
+    """Why a text-format turn ended: ``tool_calls`` when it holds a call that was not cut off."""
+    if calls and reason != "length":
+        return "tool_calls"
+    return reason
+
+
 def local_tools(
     tools: list[dict[str, Any]] | None, tool_choice: str | dict[str, Any] | None
 ) -> list[dict[str, Any]] | None:
@@ -105,6 +112,16 @@ def close_forced(prefixed_text: str, tool_name: str, argument: str) -> str:
 
 # Generation stops at the end of a call, or where a model starts inventing the tool's result.
 STOP = [CLOSE, "<tool_result>"]
+
+
+def format_call(function: dict[str, str]) -> str:
+    """A native call (``name`` and ``arguments`` as JSON text) as a text block; arguments that do
+    not parse are shown as the model wrote them."""
+    try:
+        arguments: Any = json.loads(function["arguments"])
+    except json.JSONDecodeError:
+        arguments = function["arguments"]
+    return f"{OPEN}\n{json.dumps({'name': function['name'], 'arguments': arguments})}\n{CLOSE}"
 
 
 def format_result(content: str) -> str:

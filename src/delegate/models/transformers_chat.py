@@ -22,7 +22,7 @@ from delegate.models import tool_format
 from delegate.models.base import Completion, Message
 from delegate.models.batching import Batcher
 from delegate.models.files import PKG_SCHEME, resolve_model_path
-from delegate.models.hf_generation import Request, generate_batch
+from delegate.models.hf_generation import Generated, Request, generate_batch
 from delegate.models.registry import BACKENDS
 
 
@@ -50,12 +50,8 @@ def _load(model: str, gguf_file: str | None, device: str, dtype: str) -> _Weight
                 raise ConfigError(
                     f"the transformers backend needs {e.name}: pip install 'delegate[local]'"
                 ) from None
-            if device == "auto":
-                device = "cuda" if torch.cuda.is_available() else "cpu"
-            if dtype == "auto":
-                torch_dtype = torch.bfloat16 if device == "cuda" else torch.float32
-            else:
-                torch_dtype = getattr(torch, dtype)
+            device, dtype = resolve_device(device, dtype)
+            torch_dtype = getattr(torch, dtype)
             extra = {"gguf_file": gguf_file} if gguf_file else {}
             tokenizer = AutoTokenizer.from_pretrained(model, **extra)
             weights = AutoModelForCausalLM.from_pretrained(model, dtype=torch_dtype, **extra)
@@ -70,6 +66,19 @@ def _load(model: str, gguf_file: str | None, device: str, dtype: str) -> _Weight
             ends |= set(eos) if isinstance(eos, list) else {eos}
             _LOADED[key] = _Weights(tokenizer, weights, frozenset(i for i in ends if i is not None))
         return _LOADED[key]
+
+
+def resolve_device(device: str, dtype: str, where: str = "model") -> tuple[str, str]:
+    """``auto`` made concrete: cuda when available, bfloat16 on cuda and float32 elsewhere."""
+    import torch
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if dtype == "auto":
+        dtype = "bfloat16" if device.startswith("cuda") else "float32"
+    if not isinstance(getattr(torch, dtype, None), torch.dtype):
+        raise ConfigError(f"unknown dtype {dtype!r} <{where}.dtype>")
+    return device, dtype
 
 
 def _transpose_in_memory(model: Any) -> None:
@@ -92,6 +101,8 @@ def _transpose_in_memory(model: Any) -> None:
 class TransformersChatModel:
     """A chat model run in-process with transformers; greedy unless ``temperature > 0``."""
 
+    continues_prefix = True
+
     def __init__(
         self,
         model: str,
@@ -112,12 +123,24 @@ class TransformersChatModel:
             raise ConfigError(f"batch_size must be at least 1 <{where}.batch_size>")
         # pkg:// locations name a file inside a wheel: its file name is the readable part.
         self.name = name or (model.rsplit("/", 1)[-1] if model.startswith(PKG_SCHEME) else model)
-        self._path, self._gguf_file = path, gguf_file
-        self._device, self._dtype = device, dtype
+        self._model, self._path, self._gguf_file = model, path, gguf_file
+        self._device, self._dtype, self._where = device, dtype, where
         self.max_tokens, self.temperature = int(max_tokens), float(temperature)
         self.batch_size, self.batch_window_s = int(batch_size), float(batch_window_ms) / 1000
-        self._batcher: Batcher[Request, tuple[str, int, int]] | None = None
-        self._batcher_loop: asyncio.AbstractEventLoop | None = None
+        self._batcher: Batcher[Request, Generated] | None = None
+
+    def identity(self) -> dict[str, Any]:
+        # Resolved: a CPU float32 answer must not stand in for a CUDA bfloat16 one.
+        device, dtype = resolve_device(self._device, self._dtype, self._where)
+        return {
+            "backend": "transformers",
+            "model": self._model,
+            "gguf_file": self._gguf_file,
+            "device": device,
+            "dtype": dtype,
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+        }
 
     async def aclose(self) -> None:
         return None  # weights stay loaded for the next run in this process
@@ -128,24 +151,22 @@ class TransformersChatModel:
     def _weights(self) -> _Weights:
         return _load(self._path, self._gguf_file, self._device, self._dtype)
 
-    def batcher(self) -> Batcher[Request, tuple[str, int, int]]:
-        """This event loop's batcher (each ``asyncio.run`` has its own loop)."""
-        loop = asyncio.get_running_loop()
-        if self._batcher is None or self._batcher_loop is not loop:
+    def batcher(self) -> Batcher[Request, Generated]:
+        """The model's batcher, made on first use (a run has one event loop)."""
+        if self._batcher is None:
             weights = self._weights()
             self._batcher = Batcher(
                 lambda batch: self._run_batch(weights, batch), self.batch_size, self.batch_window_s
             )
-            self._batcher_loop = loop
         return self._batcher
 
     @staticmethod
-    def _run_batch(weights: _Weights, batch: list[Request]) -> list[tuple[str, int, int]]:
+    def _run_batch(weights: _Weights, batch: list[Request]) -> list[Generated]:
         with weights.lock:  # one generation at a time on shared weights
             return generate_batch(weights.tokenizer, weights.model, weights.end_ids, batch)
 
     def batcher_sizes(self) -> list[int]:
-        """Sizes of the batches run in the current (or last) event loop."""
+        """Sizes of the batches this model has run."""
         return list(self._batcher.batch_sizes) if self._batcher else []
 
     async def complete(
@@ -172,7 +193,7 @@ class TransformersChatModel:
             prompt + (assistant_prefix or ""), self.max_tokens, self.temperature, tuple(stop or ())
         )
         group = (request.max_new_tokens, request.temperature, request.stop)
-        text, n_in, n_out = await self.batcher().submit(group, request)
+        text, n_in, n_out, reason = await self.batcher().submit(group, request)
         text = (assistant_prefix or "") + text
         calls: tuple[Any, ...] = ()
         if use_tools:
@@ -182,4 +203,5 @@ class TransformersChatModel:
             usage=Usage(input_tokens=n_in, output_tokens=n_out, calls=1),
             latency_s=time.perf_counter() - start,
             tool_calls=calls,
+            finish_reason=tool_format.finish_reason(reason, calls),
         )

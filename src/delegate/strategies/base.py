@@ -13,6 +13,7 @@ from typing import Any, Literal, Protocol
 from delegate.accounting import Usage
 from delegate.data import Problem
 from delegate.models import ChatModel, Completion
+from delegate.prompts import PromptSet
 from delegate.registry import Registry
 
 Role = Literal["llm", "slm"]
@@ -60,8 +61,11 @@ class Trace:
     slm_latency_s: float = 0.0
     tool_calls: list[ToolCallRecord] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    finish_reasons: list[str] = field(default_factory=list)  # "<role>:<reason>", call by call
+    truncated: bool = False  # the final answer was cut off by max_tokens
 
     def add(self, role: Role, completion: Completion) -> None:
+        self.finish_reasons.append(f"{role}:{completion.finish_reason or 'unknown'}")
         billed = Usage() if completion.cache_hit else completion.usage
         if completion.cache_hit:
             self.cache_hits += 1
@@ -74,6 +78,11 @@ class Trace:
             self.slm_usage += completion.usage
             self.slm_billed += billed
             self.slm_latency_s += completion.latency_s
+
+    def answer(self, completion: Completion) -> str:
+        """Mark ``completion`` as the one holding the final answer; return its text."""
+        self.truncated = completion.finish_reason == "length"
+        return completion.text
 
 
 class Strategy(Protocol):
@@ -91,8 +100,25 @@ class ModelProvider(Protocol):
 
     def slm(self) -> ChatModel: ...
 
-    def tool_protocol(self, role: Role) -> str: ...
+    def check_can_force_tool_call(self, role: Role) -> None:
+        """Raise ConfigError if ``role``'s model cannot be made to call a tool."""
 
 
-StrategyFactory = Callable[..., Strategy]
-STRATEGIES: Registry[StrategyFactory] = Registry("strategy", "strategy.name")
+@dataclass(frozen=True)
+class StrategySpec:
+    """A strategy's builder and what of the config it reads, which is what its runs'
+    configuration identity (``delegate.identity``) covers.
+
+    ``settings`` is the typed form of the strategy's own config section (the top-level key named
+    after the strategy, such as ``router:``), or None when it has no settings; ``build`` gets the
+    bound settings object.
+    """
+
+    build: Callable[[ModelProvider, PromptSet, Any], Strategy]
+    roles: tuple[Role, ...]
+    prompt_fields: tuple[str, ...]
+    settings: type | None = None
+    tool_roles: tuple[Role, ...] = ()  # roles offered tools: their tool protocol matters
+
+
+STRATEGIES: Registry[StrategySpec] = Registry("strategy", "strategy.name")

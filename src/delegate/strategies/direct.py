@@ -7,7 +7,7 @@ from typing import Any
 from delegate.data import Problem
 from delegate.models import ChatModel
 from delegate.prompts import PromptSet
-from delegate.strategies.base import STRATEGIES, ModelProvider, Role, Trace
+from delegate.strategies.base import STRATEGIES, ModelProvider, Role, StrategySpec, Trace
 
 
 class DirectStrategy:
@@ -20,14 +20,17 @@ class DirectStrategy:
         messages = self.prompts.messages(self.prompts.system, self.prompts.user, problem.question)
         completion = await self.model.complete(messages)
         trace.add(self.role, completion)
-        return completion.text
+        return trace.answer(completion)
 
 
-@STRATEGIES.register("llm")
-def build_llm_only(models: ModelProvider, prompts: PromptSet, cfg: Any) -> DirectStrategy:
+def _build_llm(models: ModelProvider, prompts: PromptSet, settings: Any) -> DirectStrategy:
     return DirectStrategy("llm", "llm", models.llm(), prompts)
 
 
-@STRATEGIES.register("slm")
-def build_slm_only(models: ModelProvider, prompts: PromptSet, cfg: Any) -> DirectStrategy:
+def _build_slm(models: ModelProvider, prompts: PromptSet, settings: Any) -> DirectStrategy:
     return DirectStrategy("slm", "slm", models.slm(), prompts)
+
+
+ANSWER_PROMPTS = ("system", "user")  # the prompt texts a model answering alone is sent
+STRATEGIES.register("llm")(StrategySpec(_build_llm, ("llm",), ANSWER_PROMPTS))
+STRATEGIES.register("slm")(StrategySpec(_build_slm, ("slm",), ANSWER_PROMPTS))

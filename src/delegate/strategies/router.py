@@ -2,33 +2,40 @@
 
 The loop: the large model gets the problem and one tool (``prompt.tool_name``). Each tool call sends
 its ``question`` to the small model; the result goes back to the large model, which may call again
-(at most ``strategy.max_tool_calls`` times; after that the tool is withdrawn) and finally answers.
+(at most ``router.max_tool_calls`` times; after that the tool is withdrawn) and finally answers.
 
-Tool calls travel natively (OpenAI ``tools``; vLLM and llama.cpp's server too) or, for local models
-whose chat template has no tools, in the text format of ``models.tool_format``
-(``llm.tool_protocol``). A malformed call, an unknown tool or a failing small model is recorded on
-the tool call and reported back to the large model; with ``strategy.on_tool_error=fail`` a failing
-small model fails the problem instead. The router never quietly becomes another strategy.
+The router speaks native tool calling only; a model configured with ``tool_protocol: text`` is
+wrapped by the model layer (``models.text_tools``) so that it looks the same. A malformed call, an
+unknown tool or a failing small model is recorded on the tool call and reported back to the large
+model; with ``router.on_tool_error=fail`` a failing small model fails the problem instead. The
+router never quietly becomes another strategy.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
 from delegate import tracing
 from delegate.accounting import Usage
 from delegate.data import Problem
 from delegate.errors import ConfigError, DelegateError
-from delegate.models import ChatModel, Completion, Message, ToolCall, tool_format
+from delegate.models import ChatModel, Message, ToolCall
 from delegate.prompts import PromptSet
 from delegate.scoring import last_boxed
-from delegate.strategies.base import STRATEGIES, ModelProvider, ToolCallRecord, Trace
+from delegate.strategies.base import (
+    STRATEGIES,
+    ModelProvider,
+    StrategySpec,
+    ToolCallRecord,
+    Trace,
+)
 
 
 class ToolError(DelegateError):
-    """The small model failed inside a tool call and ``strategy.on_tool_error`` is ``fail``."""
+    """The small model failed inside a tool call and ``router.on_tool_error`` is ``fail``."""
 
 
 def _choice(value: str, allowed: tuple[str, ...], key: str) -> str:
@@ -37,61 +44,60 @@ def _choice(value: str, allowed: tuple[str, ...], key: str) -> str:
     return value
 
 
+@dataclass(frozen=True)
+class RouterSettings:
+    """The ``router:`` config section; its defaults are written in ``conf/config.yaml``."""
+
+    max_tool_calls: int  # tool calls per problem; after that the tool is withdrawn
+    tool_choice: str  # auto: the large model decides | required: must call on turn 1
+    tool_result: str  # boxed: the small model's \boxed{} answer only | full: its whole reply
+    on_tool_error: str  # report: tell the large model and go on | fail: the problem fails
+
+    def __post_init__(self) -> None:
+        n = self.max_tool_calls
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ConfigError(
+                f"router.max_tool_calls must be an integer >= 0, got {n!r} <router.max_tool_calls>"
+            )
+        _choice(self.tool_choice, ("auto", "required"), "router.tool_choice")
+        _choice(self.tool_result, ("boxed", "full"), "router.tool_result")
+        _choice(self.on_tool_error, ("report", "fail"), "router.on_tool_error")
+
+
 class RouterStrategy:
     name = "router"
 
     def __init__(
-        self,
-        llm: ChatModel,
-        slm: ChatModel,
-        prompts: PromptSet,
-        protocol: Literal["native", "text"],
-        max_tool_calls: int = 3,
-        tool_choice: str = "auto",
-        tool_result: str = "boxed",
-        on_tool_error: str = "report",
+        self, llm: ChatModel, slm: ChatModel, prompts: PromptSet, settings: RouterSettings
     ) -> None:
-        if isinstance(max_tool_calls, bool) or not isinstance(max_tool_calls, int):
-            raise ConfigError(
-                "strategy.max_tool_calls must be an integer <strategy.max_tool_calls>"
-            )
-        if max_tool_calls < 0:
-            raise ConfigError(
-                "strategy.max_tool_calls cannot be negative <strategy.max_tool_calls>"
-            )
-        self.llm, self.slm, self.prompts = llm, slm, prompts
-        self.protocol = _choice(protocol, ("native", "text"), "llm.tool_protocol")
-        self.max_tool_calls = max_tool_calls
-        self.tool_choice = _choice(tool_choice, ("auto", "required"), "strategy.tool_choice")
-        self.tool_result = _choice(tool_result, ("boxed", "full"), "strategy.tool_result")
-        self.on_tool_error = _choice(on_tool_error, ("report", "fail"), "strategy.on_tool_error")
+        self.llm, self.slm, self.prompts, self.settings = llm, slm, prompts, settings
         self.tools = [prompts.tool_schema()]
-        system = prompts.router_system.strip()
-        if self.protocol == "text":
-            system += "\n\n" + tool_format.describe_tools(self.tools)
-        self.system = system
 
     async def solve(self, problem: Problem, trace: Trace) -> str:
-        messages = self.prompts.messages(self.system, self.prompts.user, problem.question)
+        cap = self.settings.max_tool_calls
+        messages = self.prompts.messages(
+            self.prompts.router_system, self.prompts.user, problem.question
+        )
         calls_made, turn = 0, 0
         while True:
-            can_call = calls_made < self.max_tool_calls
-            forced = turn == 0 and can_call and self.tool_choice == "required"
-            completion, raw = await self._llm_turn(messages, can_call, forced)
+            can_call = calls_made < cap
+            tool_choice: Any = "auto" if can_call else "none"
+            if turn == 0 and can_call and self.settings.tool_choice == "required":
+                tool_choice = {"type": "function", "function": {"name": self.prompts.tool_name}}
+            completion = await self.llm.complete(
+                messages, tools=self.tools, tool_choice=tool_choice
+            )
             trace.add("llm", completion)
             turn += 1
             if not completion.tool_calls:
-                return completion.text
+                return trace.answer(completion)
             if not can_call:
-                trace.notes.append(
-                    f"tool call after the cap of {self.max_tool_calls} ignored; its text is final"
-                )
-                return completion.text
-            messages.append(self._assistant_message(completion, raw))
-            results: list[tuple[ToolCall, str]] = []
+                trace.notes.append(f"tool call after the cap of {cap} ignored; its text is final")
+                return trace.answer(completion)
+            messages.append(_assistant_message(completion.text, completion.tool_calls))
             for call in completion.tool_calls:
-                if calls_made >= self.max_tool_calls:
-                    error = f"tool call cap of {self.max_tool_calls} reached"
+                if calls_made >= cap:
+                    error = f"tool call cap of {cap} reached"
                     record = ToolCallRecord(
                         call.name, call.arguments, None, None, None, Usage(), 0.0, error
                     )
@@ -100,51 +106,7 @@ class RouterStrategy:
                     result, record = await self._call_tool(call, trace)
                 calls_made += 1
                 trace.tool_calls.append(record)
-                results.append((call, result))
-            messages.extend(self._result_messages(results))
-
-    async def _llm_turn(
-        self, messages: list[Message], can_call: bool, forced: bool
-    ) -> tuple[Completion, str]:
-        if self.protocol == "native":
-            tool_choice: Any = "auto" if can_call else "none"
-            if forced:
-                tool_choice = {"type": "function", "function": {"name": self.prompts.tool_name}}
-            c = await self.llm.complete(messages, tools=self.tools, tool_choice=tool_choice)
-            return c, c.text
-        if forced:
-            prefix = tool_format.forced_prefix(self.prompts.tool_name, "question")
-            c = await self.llm.complete(
-                messages, stop=tool_format.FORCED_STOP, assistant_prefix=prefix
-            )
-            raw = tool_format.close_forced(c.text, self.prompts.tool_name, "question")
-        else:
-            c = await self.llm.complete(messages, stop=tool_format.STOP)
-            raw = c.text
-        prose, calls = tool_format.parse_tool_calls(raw)
-        return Completion(prose, c.usage, c.latency_s, calls, c.finish_reason), raw
-
-    def _assistant_message(self, completion: Completion, raw: str) -> Message:
-        if self.protocol == "text":
-            return {"role": "assistant", "content": raw}
-        return {
-            "role": "assistant",
-            "content": completion.text,  # "" rather than null: some servers reject null
-            "tool_calls": [
-                {
-                    "id": c.id,
-                    "type": "function",
-                    "function": {"name": c.name, "arguments": c.arguments},
-                }
-                for c in completion.tool_calls
-            ],
-        }
-
-    def _result_messages(self, results: list[tuple[ToolCall, str]]) -> list[Message]:
-        if self.protocol == "text":
-            body = "\n".join(tool_format.format_result(r) for _, r in results)
-            return [{"role": "user", "content": body}]
-        return [{"role": "tool", "tool_call_id": c.id, "content": r} for c, r in results]
+                messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
 
     async def _call_tool(self, call: ToolCall, trace: Trace) -> tuple[str, ToolCallRecord]:
         inputs = {"name": call.name, "arguments": call.arguments}
@@ -200,14 +162,14 @@ class RouterStrategy:
                 time.perf_counter() - start,
                 failure,
             )
-            if self.on_tool_error == "fail":
+            if self.settings.on_tool_error == "fail":
                 trace.tool_calls.append(record)
                 raise ToolError(failure) from e
             return f"Error: {failure}", record
         trace.add("slm", completion)
         answer: str | None = completion.text
         error: str | None = None
-        if self.tool_result == "boxed":
+        if self.settings.tool_result == "boxed":
             answer = last_boxed(completion.text)
             if answer is None:
                 error = "no \\boxed{} answer in the small model's reply"
@@ -225,27 +187,32 @@ class RouterStrategy:
         return result, record
 
 
-@STRATEGIES.register("router")
-def build_router(models: ModelProvider, prompts: PromptSet, cfg: Any) -> RouterStrategy:
-    """The router, with its settings from the top-level ``router:`` config section."""
-    from delegate.build import bind
+def _assistant_message(text: str, calls: tuple[ToolCall, ...]) -> Message:
+    return {
+        "role": "assistant",
+        "content": text,  # "" rather than null: some servers reject null
+        "tool_calls": [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in calls
+        ],
+    }
 
-    def make(
-        max_tool_calls: int = 3,
-        tool_choice: str = "auto",
-        tool_result: str = "boxed",
-        on_tool_error: str = "report",
-    ) -> RouterStrategy:
-        return RouterStrategy(
-            models.llm(),
-            models.slm(),
-            prompts,
-            protocol=models.tool_protocol("llm"),  # type: ignore[arg-type]
-            max_tool_calls=max_tool_calls,
-            tool_choice=tool_choice,
-            tool_result=tool_result,
-            on_tool_error=on_tool_error,
-        )
 
-    result: RouterStrategy = bind(make, dict(cfg.get("router") or {}), where="router")
-    return result
+def _build(models: ModelProvider, prompts: PromptSet, settings: RouterSettings) -> RouterStrategy:
+    if settings.tool_choice == "required":
+        models.check_can_force_tool_call("llm")
+    return RouterStrategy(models.llm(), models.slm(), prompts, settings)
+
+
+ROUTER_PROMPTS = (
+    "router_system",
+    "user",
+    "tool_name",
+    "tool_description",
+    "tool_argument_description",
+    "tool_system",
+    "tool_user",
+)
+STRATEGIES.register("router")(
+    StrategySpec(_build, ("llm", "slm"), ROUTER_PROMPTS, RouterSettings, tool_roles=("llm",))
+)

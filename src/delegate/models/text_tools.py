@@ -1,0 +1,104 @@
+"""Native tool calling for models that can only write text (``tool_protocol: text``).
+
+``TextToolModel`` wraps such a model and speaks the OpenAI tool-calling interface to strategies:
+it takes ``tools`` and ``tool_choice``, teaches the text format of ``tool_format`` in the system
+prompt, renders earlier tool calls and ``tool`` results as text, forces a call with a prefix when
+``tool_choice`` demands one, and parses the reply back into ``tool_calls``. Strategies never branch
+on the protocol.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from delegate.errors import ConfigError
+from delegate.models import tool_format
+from delegate.models.base import ChatModel, Completion, Message, ModelWrapper
+
+
+def _forced_tool(
+    tools: list[dict[str, Any]], tool_choice: str | dict[str, Any] | None
+) -> tuple[str, str] | None:
+    """(tool name, its first required argument) when ``tool_choice`` forces a call, else None."""
+    if tool_choice in (None, "auto", "none"):
+        return None
+    if isinstance(tool_choice, dict):
+        name = tool_choice.get("function", {}).get("name")
+        matches = [t for t in tools if t["function"]["name"] == name]
+    else:  # "required": the format can force one tool only
+        matches = tools[:1]
+    if not matches:
+        raise ConfigError(f"tool_choice names a tool that is not offered: {tool_choice!r}")
+    function = matches[0]["function"]
+    required = function.get("parameters", {}).get("required") or [""]
+    return function["name"], required[0]
+
+
+def _as_text(messages: list[Message], tools: list[dict[str, Any]] | None) -> list[Message]:
+    """The conversation as a text-only model sees it: tool descriptions in the system prompt,
+    calls as ``<tool_call>`` blocks, results as one user turn of ``<tool_result>`` blocks."""
+    out: list[Message] = []
+    for m in messages:
+        role = m["role"]
+        if role == "system" and tools:
+            content = f"{m['content'].rstrip()}\n\n{tool_format.describe_tools(tools)}"
+            out.append({"role": "system", "content": content})
+        elif role == "assistant" and m.get("tool_calls"):
+            blocks = [tool_format.format_call(c["function"]) for c in m["tool_calls"]]
+            out.append({"role": "assistant", "content": "\n".join([m["content"] or "", *blocks])})
+        elif role == "tool":
+            result = tool_format.format_result(str(m["content"]))
+            if out and out[-1].get("tool_results"):  # results of one turn share one user turn
+                out[-1]["content"] += "\n" + result
+            else:
+                out.append({"role": "user", "content": result, "tool_results": True})
+        else:
+            out.append(m)
+    return [{k: v for k, v in m.items() if k != "tool_results"} for m in out]
+
+
+class TextToolModel(ModelWrapper):
+    """Wraps a text-only model so that it takes and returns tool calls like a native one."""
+
+    def __init__(self, inner: ChatModel, where: str) -> None:
+        super().__init__(inner)
+        self.where = where
+
+    def check_can_force(self) -> None:
+        """Fail before any work when forced calls are impossible (an API cannot continue a
+        prefix, and the text format forces a call with one)."""
+        if not getattr(self.inner, "continues_prefix", True):
+            raise ConfigError(
+                "a forced tool call in the text format needs a backend that continues an "
+                f"assistant prefix; use tool_protocol=native <{self.where}.tool_protocol>"
+            )
+
+    async def complete(self, messages: list[Message], **options: Any) -> Completion:
+        request = self.request(messages, options)
+        tools = request["tools"]
+        if not tools:
+            return await self.inner.complete(messages, **options)
+        text_messages = _as_text(messages, tools)
+        forced = _forced_tool(tools, request["tool_choice"])
+        if forced is not None:
+            name, argument = forced
+            prefix = tool_format.forced_prefix(name, argument)
+            reply = await self.inner.complete(
+                text_messages, stop=tool_format.FORCED_STOP, assistant_prefix=prefix
+            )
+            raw = tool_format.close_forced(reply.text, name, argument)
+        else:
+            stop = tool_format.STOP + list(request["stop"] or [])
+            reply = await self.inner.complete(
+                text_messages, stop=stop, assistant_prefix=request["assistant_prefix"]
+            )
+            raw = reply.text
+        prose, calls = tool_format.parse_tool_calls(raw)
+        return Completion(
+            text=prose,
+            usage=reply.usage,
+            latency_s=reply.latency_s,
+            tool_calls=calls,
+            finish_reason=tool_format.finish_reason(reply.finish_reason, calls),
+            cache_hit=reply.cache_hit,
+        )
