@@ -23,8 +23,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 CONFIG_ID_TAG = "config_id"
-REFERENCE_TAG = "delegate.llm_reference"  # config_id of the LLM-only run this run is set against
 IDENTITY_FILE = "identity.json"
+ANSWER_PROMPTS = ("system", "user")  # what a model answering alone is sent
 
 
 def digest(value: Any, length: int = 12) -> str:
@@ -68,6 +68,27 @@ def run_identity(
     identity["prompt"] = dict(prompts)
     identity["dataset"] = dict(dataset)
     return identity
+
+
+def identity_document(identity: Mapping[str, Any], prompt_cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``identity.json`` holds: the identity, its id, and (outside the identity) the texts
+    a model answering alone would get under the same prompt set, so the report can find the
+    LLM-only and SLM-only runs a run is set against."""
+    return {
+        "config_id": config_id(identity),
+        "identity": dict(identity),
+        "answer_prompts": {k: str(prompt_cfg[k]) for k in ANSWER_PROMPTS if k in prompt_cfg},
+    }
+
+
+def alone_identity(document: Mapping[str, Any], role: str) -> dict[str, Any] | None:
+    """The identity of the run in which ``role``'s model answers alone, under the same prompt
+    set's instructions, dataset and sample; None when this run does not use that model."""
+    identity = document["identity"]
+    if role not in identity:
+        return None
+    model = {k: v for k, v in identity[role].items() if k != "tool_protocol"}
+    return run_identity(role, None, {role: model}, document["answer_prompts"], identity["dataset"])
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -124,15 +124,6 @@ def _tags(cfg: Mapping[str, Any], models: Models) -> dict[str, str]:
     }
 
 
-def _llm_reference(cfg: Mapping[str, Any], models: Models, problems: Sequence[Problem]) -> str:
-    """The config_id of the LLM-only run this run is compared against (its own for ``llm``)."""
-    try:
-        return identity.config_id(run_identity(cfg, models, problems, strategy="llm"))
-    except DelegateError as e:  # an unusable large-model section: this run has no reference
-        log.info("no LLM-only reference for this run: %s", e)
-        return "none"
-
-
 # Above this share of truncated answers a run warns: its accuracy measures max_tokens.
 TRUNCATION_WARNING_SHARE = 0.05
 
@@ -193,7 +184,6 @@ async def _prepared_run(
     record_path = run_dir / "per_sample.jsonl"
     tags = _tags(cfg, models) | {
         identity.CONFIG_ID_TAG: cid,
-        identity.REFERENCE_TAG: _llm_reference(cfg, models, dataset),
         "sample_sha256": identity.problems_digest(problems),
         resume.RECORDS_TAG: str(record_path),
         resume.OWNER_TAG: resume.owner(),
@@ -217,8 +207,9 @@ async def _prepared_run(
         if previous is None:  # a reopened run already holds these (params cannot change)
             tracking.log_params(tracking.flatten(cfg))
         _write_config(run_dir, cfg)
+        document = identity.identity_document(ident, cfg["prompt"])
         (run_dir / identity.IDENTITY_FILE).write_text(
-            json.dumps(ident, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
         write_samples(run_dir, problems)
         record_log = RecordLog(run_dir)

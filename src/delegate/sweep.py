@@ -76,7 +76,7 @@ class SweepCallback(Callback):
         from mlflow.tracking import MlflowClient
 
         from delegate import tracking
-        from delegate.compare.report import write_report
+        from delegate.compare.report import markdown, write_report
 
         uri, experiment = _tracking(config)
         sweep = sweep_id(config.hydra.sweep.dir)
@@ -85,13 +85,14 @@ class SweepCallback(Callback):
         out = Path(str(config.hydra.sweep.dir))
         client = MlflowClient()
         try:
-            files, _ = write_report(experiment, sweep, out)
+            files, rows = write_report(experiment, sweep, out)
         except Exception as e:  # the runs are safe in the store; `delegate.compare` can retry
             log.error("sweep %s: no comparison report: %s", sweep, e)
             if parent:
                 client.set_tag(parent, "error", f"{type(e).__name__}: {e}"[:5000])
                 client.set_terminated(parent, status="FAILED")
             return
+        print(markdown(rows), flush=True)  # the sweep's answer, where the user is looking
         log.info("sweep %s: comparison in %s", sweep, out)
         if parent:
             for path in files:

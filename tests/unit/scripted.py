@@ -21,10 +21,19 @@ def reply(text: str = "", *calls: tuple[str, str], tokens: tuple[int, int] = (10
 class ScriptedModel:
     """Returns (or raises) the next scripted item per call and records what it was sent."""
 
-    def __init__(self, *script: Completion | Exception, name: str = "scripted") -> None:
+    def __init__(
+        self,
+        *script: Completion | Exception,
+        name: str = "scripted",
+        identity: dict[str, Any] | None = None,
+    ) -> None:
         self.name = name
         self.script = list(script)
         self.calls: list[dict[str, Any]] = []
+        self._identity = identity or {"backend": "scripted", "model": name}
+
+    def identity(self) -> dict[str, Any]:
+        return dict(self._identity)
 
     async def prepare(self) -> None:
         return None

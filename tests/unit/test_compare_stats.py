@@ -160,14 +160,13 @@ def test_random_mix_matches_target_cost() -> None:
     assert mix.cost_per_problem == pytest.approx(0.004, abs=1e-12)
 
 
-def test_random_mix_clips_above_llm_cost() -> None:
-    mix = random_mix(0.9, 0.6, llm_cost=0.01, slm_cost=0.0, target_cost=0.02)
-    assert mix == Mix(share_llm=1.0, accuracy=0.9, cost_per_problem=0.01)
-
-
-def test_random_mix_clips_below_slm_cost() -> None:
-    mix = random_mix(0.9, 0.6, llm_cost=0.01, slm_cost=0.001, target_cost=0.0005)
-    assert mix == Mix(share_llm=0.0, accuracy=0.6, cost_per_problem=0.001)
+def test_random_mix_is_undefined_outside_the_two_models_costs() -> None:
+    # Dearer than the LLM alone or cheaper than the SLM alone: no mix costs that; a clipped
+    # mix would be shown at a cost it does not have.
+    assert random_mix(0.9, 0.6, llm_cost=0.01, slm_cost=0.0, target_cost=0.02) is None
+    assert random_mix(0.9, 0.6, llm_cost=0.01, slm_cost=0.001, target_cost=0.0005) is None
+    edge = random_mix(0.9, 0.6, llm_cost=0.01, slm_cost=0.0, target_cost=0.01)
+    assert edge == Mix(share_llm=1.0, accuracy=0.9, cost_per_problem=0.01)
 
 
 def test_random_mix_undefined_without_cost_gap() -> None:
@@ -176,25 +175,35 @@ def test_random_mix_undefined_without_cost_gap() -> None:
 
 
 def test_accuracy_change_interval_hand_computed() -> None:
-    # n = 100, diff = (15 - 5) / 100 = 0.10.
-    # se = sqrt(20 - 10**2 / 100) / 100 = sqrt(19) / 100 = 0.0435890;
-    # z * se = 1.959964 * 0.0435890 = 0.0854328 -> (0.10, 0.0145672, 0.1854328).
+    # Newcombe's method 10. n = 100; a right 55 times, b 65 times: diff 0.10.
+    # Wilson 95%: a (0.452446, 0.643855), b (0.552544, 0.736358);
+    # phi = (50*30 - 5*15) / sqrt(55*45*65*35) = 0.600533;
+    # low = 0.10 - sqrt(0.097456**2 - 2 phi 0.097456 0.093855 + 0.093855**2) = 0.014440,
+    # high = 0.10 + sqrt(0.086358**2 - 2 phi 0.086358 0.097554 + 0.097554**2) = 0.182801.
     counts = PairedCounts(both=50, only_a=5, only_b=15, neither=30)
     diff, low, high = accuracy_change_interval(counts)
     assert diff == pytest.approx(0.10, abs=1e-12)
-    assert low == pytest.approx(0.0145672, abs=1e-6)
-    assert high == pytest.approx(0.1854328, abs=1e-6)
+    assert low == pytest.approx(0.014440, abs=1e-6)
+    assert high == pytest.approx(0.182801, abs=1e-6)
 
 
 def test_accuracy_change_interval_flips_sign_when_swapped() -> None:
     diff, low, high = accuracy_change_interval(PairedCounts(50, 15, 5, 30))
     assert diff == pytest.approx(-0.10, abs=1e-12)
-    assert low == pytest.approx(-0.1854328, abs=1e-6)
-    assert high == pytest.approx(-0.0145672, abs=1e-6)
+    assert low == pytest.approx(-0.182801, abs=1e-6)
+    assert high == pytest.approx(-0.014440, abs=1e-6)
+
+
+def test_accuracy_change_interval_keeps_a_width_without_discordant_pairs() -> None:
+    # Both right 6 times of 10: Wilson (0.312674, 0.831820) for both arms and phi = 1, so the
+    # half-widths are |0.287326 - 0.231820| = 0.055507 each way, not zero.
+    diff, low, high = accuracy_change_interval(PairedCounts(6, 0, 0, 4))
+    assert diff == 0.0
+    assert low == pytest.approx(-0.055507, abs=1e-6) and high == pytest.approx(0.055507, abs=1e-6)
 
 
 def test_accuracy_change_interval_without_data() -> None:
-    assert accuracy_change_interval(PairedCounts(0, 0, 0, 0)) == (0.0, 0.0, 0.0)
+    assert accuracy_change_interval(PairedCounts(0, 0, 0, 0)) == (0.0, -1.0, 1.0)
 
 
 def test_accuracy_change_interval_rejects_bad_confidence() -> None:

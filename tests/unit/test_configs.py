@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from delegate.build import Models, build_strategy, run_settings
+from delegate.models.text_tools import TextToolModel
 from delegate.prompts import PromptSet
 from delegate.strategies.router import RouterStrategy
 
@@ -79,7 +80,8 @@ def test_offline_preset_is_offline_and_forces_delegation() -> None:
     assert cfg["dataset"]["name"] == "mini"
     router = build_strategy(cfg, Models(cfg))
     assert isinstance(router, RouterStrategy)
-    assert router.protocol == "text" and router.tool_choice == "required"
+    assert router.settings.tool_choice == "required"
+    assert isinstance(router.llm.inner, TextToolModel)  # text protocol, wrapped by the model layer
 
 
 def test_paper_preset_matches_the_reference_setting() -> None:

@@ -11,9 +11,10 @@ import yaml
 
 from delegate.data import Problem
 from delegate.models import tool_format
+from delegate.models.text_tools import TextToolModel
 from delegate.prompts import PromptSet
 from delegate.strategies import Trace
-from delegate.strategies.router import RouterStrategy, ToolError
+from delegate.strategies.router import RouterSettings, RouterStrategy, ToolError
 
 from .scripted import ScriptedModel, reply
 
@@ -33,8 +34,19 @@ def solve(router: RouterStrategy) -> tuple[str, Trace]:
     return asyncio.run(router.solve(PROBLEM, trace)), trace
 
 
+DEFAULTS = {
+    "max_tool_calls": 3,
+    "tool_choice": "auto",
+    "tool_result": "boxed",
+    "on_tool_error": "report",
+}
+
+
 def make(llm: ScriptedModel, slm: ScriptedModel, protocol: str = "native", **kw) -> RouterStrategy:
-    return RouterStrategy(llm, slm, PROMPTS, protocol=protocol, **kw)  # type: ignore[arg-type]
+    """A router over scripted models; ``protocol="text"`` wraps the large one as the model layer
+    does for ``llm.tool_protocol=text``."""
+    large = TextToolModel(llm, where="llm") if protocol == "text" else llm
+    return RouterStrategy(large, slm, PROMPTS, RouterSettings(**{**DEFAULTS, **kw}))  # type: ignore[arg-type]
 
 
 def test_no_tool_call_means_no_delegation() -> None:
@@ -163,7 +175,8 @@ def test_text_protocol_parses_blocks_and_returns_results_as_user_turns() -> None
     first = llm.calls[0]
     assert "tools" not in first and first["stop"] == tool_format.STOP
     assert "<tool_call>" in first["messages"][0]["content"]  # the format is taught in the prompt
-    assert llm.calls[1]["messages"][-2] == {"role": "assistant", "content": "Let me ask. " + call}
+    block = tool_format.format_call({"name": ASK, "arguments": args("3*4?")})
+    assert llm.calls[1]["messages"][-2] == {"role": "assistant", "content": f"Let me ask.\n{block}"}
     assert llm.calls[1]["messages"][-1]["content"] == "<tool_result>\n12\n</tool_result>"
     assert trace.tool_calls[0].question == "3*4?"
 

@@ -44,14 +44,16 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     mlflow.set_tracking_uri(args.tracking_uri)
     try:
-        runs = load_runs(args.experiment, args.sweep)
+        loaded = load_runs(args.experiment, args.sweep)
     except DelegateError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    sweep = runs[0].sweep if args.sweep == "latest" else args.sweep
+    for note in loaded.notes:
+        print(f"note: {note}", file=sys.stderr)
+    sweep = loaded.runs[0].sweep if args.sweep == "latest" else args.sweep
     name = sweep.replace("/", "_") if sweep else "all"
     out = args.out or PROJECT_ROOT / "comparisons" / args.experiment / name
-    files, rows = write_report(args.experiment, sweep, out, runs)
+    files, rows = write_report(args.experiment, sweep, out, loaded)
     print(markdown(rows))
     print(f"\nwritten: {', '.join(str(f) for f in files)}", file=sys.stderr)
     return 0

@@ -1,5 +1,6 @@
 """``pareto.png``: accuracy against cost per problem, one point per run, each configuration's
-pooled accuracy with its 95% interval, the cost-accuracy frontier and the random-mix line."""
+pooled accuracy with its 95% interval, the cost-accuracy frontier and, for each mix of the two
+models that a random mix can match in cost, that mix's accuracy."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from delegate.compare.runs import RunResult
 
-_COLOURS = {"llm": "tab:blue", "router": "tab:green", "slm": "tab:orange"}
+_COLOURS = {"llm": "tab:blue", "router": "tab:green", "cascade": "tab:purple", "slm": "tab:orange"}
 
 
 def frontier(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -20,16 +21,6 @@ def frontier(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]
         if not best or accuracy > best[-1][1]:
             best.append((cost, accuracy))
     return best
-
-
-def short_labels(rows: Sequence[dict[str, Any]]) -> list[str]:
-    """Each row's strategy, plus only those of prompt, models and dataset that vary."""
-    keys = ("prompt", "llm", "slm", "dataset")
-    varying = [k for k in keys if len({r[k] for r in rows} - {"none"}) > 1]
-    return [
-        " | ".join([r["strategy"], *(f"{k}={r[k]}" for k in varying if r[k] != "none")])
-        for r in rows
-    ]
 
 
 def pareto(
@@ -45,11 +36,11 @@ def pareto(
         ax.scatter(
             r.metrics.get("cost_usd", 0.0) / max(r.metrics.get("n_problems", 1.0), 1.0),
             r.metrics.get("accuracy", 0.0),
-            color=_COLOURS.get(r.config[0], "grey"),
+            color=_COLOURS.get(r.strategy, "grey"),
             alpha=0.35,
             s=18,
         )
-    labels = short_labels(rows)
+    labels = [row["short_label"] for row in rows]
     for i, row in enumerate(rows):  # the configuration: pooled accuracy and its interval
         x, y = row["cost_per_problem_usd"], row["accuracy"]
         colour = _COLOURS.get(row["strategy"], "grey")

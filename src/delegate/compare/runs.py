@@ -1,17 +1,26 @@
-"""Reading an experiment's finished runs back from MLflow: tags, metrics, per-sample tables."""
+"""Reading an experiment's finished runs back from MLflow: identity, tags, metrics, per-sample rows.
+
+Runs are grouped by their configuration identity (``config_id``, see ``delegate.identity``): runs
+that differ only in runtime settings (concurrency, cache, progress) or in seed are one
+configuration. Nothing here imports the model stack.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from delegate.errors import DelegateError
-from delegate.resume import HASH_TAG
+from delegate.identity import CONFIG_ID_TAG, IDENTITY_FILE
 from delegate.tracking import ROLE_TAG, SWEEP_TAG, quote
 
-# What makes a configuration: one row of the comparison, aggregated over seeds.
-CONFIG_KEYS = ("strategy", "llm", "slm", "prompt", "dataset")
+log = logging.getLogger(__name__)
+
+# The tags a report label is made of (the models' and prompt set's names, the dataset).
+LABEL_TAGS = ("strategy", "llm", "slm", "prompt", "dataset")
 
 
 class NoRuns(DelegateError):
@@ -23,21 +32,26 @@ class RunResult:
     """One finished run: its configuration, seed, metrics and per-problem outcomes."""
 
     run_id: str
-    config: tuple[str, ...]  # values of CONFIG_KEYS
+    config_id: str
+    tags: dict[str, str]  # LABEL_TAGS
     seed: str
     sweep: str | None
     metrics: dict[str, float]
     problems: list[dict[str, Any]]  # the per-sample table's rows
 
     @property
-    def label(self) -> str:
-        return config_label(self.config)
+    def strategy(self) -> str:
+        return self.tags["strategy"]
 
 
-def config_label(config: tuple[str, ...]) -> str:
-    strategy, llm, slm, prompt, _ = config
-    models = {"llm": llm, "slm": slm, "router": f"{llm} + {slm}"}.get(strategy, f"{llm}/{slm}")
-    return f"{strategy} ({models}, {prompt})"
+@dataclass
+class Loaded:
+    """What a report is built from: runs, each configuration's identity, and notes on runs that
+    were left out."""
+
+    runs: list[RunResult]
+    documents: dict[str, dict[str, Any]]  # config_id -> its identity.json
+    notes: list[str] = field(default_factory=list)
 
 
 def latest_sweep(experiment_id: str) -> str:
@@ -54,7 +68,7 @@ def latest_sweep(experiment_id: str) -> str:
     return str(runs[0].data.tags[SWEEP_TAG])
 
 
-def load_runs(experiment: str, sweep: str | None = None) -> list[RunResult]:
+def load_runs(experiment: str, sweep: str | None = None) -> Loaded:
     """The experiment's FINISHED runs (of ``sweep`` only, when given; "latest": the newest
     sweep), the newest run per configuration and seed, each with its per-sample table."""
     from mlflow.tracking import MlflowClient
@@ -70,36 +84,72 @@ def load_runs(experiment: str, sweep: str | None = None) -> list[RunResult]:
     query = "attributes.status = 'FINISHED'"
     if sweep is not None:
         query += f" and tags.`{SWEEP_TAG}` = '{quote(sweep)}'"
-    newest: dict[tuple[tuple[str, ...], str], Any] = {}
+    notes: list[str] = []
+    newest: dict[tuple[str, str], Any] = {}
     for run in client.search_runs(
         [experiment_id], filter_string=query, order_by=["attributes.start_time ASC"]
     ):
         tags = run.data.tags
-        if HASH_TAG not in tags or tags.get(ROLE_TAG) == "sweep":
-            continue  # not an experiment run (a sweep's parent run)
-        config = tuple(tags.get(k, "?") for k in CONFIG_KEYS)
-        newest[(config, tags.get("seed", "?"))] = run  # later runs replace earlier ones
+        if tags.get(ROLE_TAG) == "sweep":
+            continue  # a sweep's parent run
+        if CONFIG_ID_TAG not in tags:
+            notes.append(f"run {run.info.run_id} skipped: it has no {CONFIG_ID_TAG} tag")
+            continue
+        newest[(tags[CONFIG_ID_TAG], tags.get("seed", "?"))] = run  # later runs replace earlier
     if not newest:
         where = f"sweep {sweep!r} of " if sweep else ""
         raise NoRuns(f"no finished runs in {where}experiment {experiment!r}")
-    runs = list(newest.values())
-    table = client.load_table(
-        experiment_id,
-        "per_sample.json",
-        run_ids=[r.info.run_id for r in runs],
-        extra_columns=["run_id"],
-    )
-    rows_by_run: dict[str, list[dict[str, Any]]] = {}
+    rows_by_run = _per_sample_rows(client, experiment_id, [r.info.run_id for r in newest.values()])
+    results, documents = [], {}
+    for (cid, seed), run in newest.items():
+        rows = rows_by_run.get(run.info.run_id)
+        if not rows:
+            notes.append(f"run {run.info.run_id} skipped: it has no per-sample table")
+            continue
+        if cid not in documents:
+            document = _identity_document(run.info.run_id)
+            if document is None:
+                notes.append(f"run {run.info.run_id} skipped: it has no {IDENTITY_FILE}")
+                continue
+            documents[cid] = document
+        tags = run.data.tags
+        results.append(
+            RunResult(
+                run_id=run.info.run_id,
+                config_id=cid,
+                tags={k: tags.get(k, "?") for k in LABEL_TAGS},
+                seed=seed,
+                sweep=tags.get(SWEEP_TAG),
+                metrics=dict(run.data.metrics),
+                problems=rows,
+            )
+        )
+    if not results:
+        raise NoRuns(f"no comparable runs in experiment {experiment!r}: {'; '.join(notes)}")
+    return Loaded(results, documents, notes)
+
+
+def _per_sample_rows(client: Any, experiment_id: str, run_ids: list[str]) -> dict[str, list[Any]]:
+    """Each run's per-sample rows; a run without the table has none."""
+    try:
+        table = client.load_table(
+            experiment_id, "per_sample.json", run_ids=run_ids, extra_columns=["run_id"]
+        )
+    except Exception as e:  # no run has the table at all
+        log.info("no per-sample tables: %s", e)
+        return {}
+    rows_by_run: dict[str, list[Any]] = {}
     for row in table.to_dict(orient="records"):
         rows_by_run.setdefault(str(row["run_id"]), []).append(row)
-    return [
-        RunResult(
-            run_id=r.info.run_id,
-            config=key[0],
-            seed=key[1],
-            sweep=r.data.tags.get(SWEEP_TAG),
-            metrics=dict(r.data.metrics),
-            problems=rows_by_run.get(r.info.run_id, []),
-        )
-        for key, r in newest.items()
-    ]
+    return rows_by_run
+
+
+def _identity_document(run_id: str) -> dict[str, Any] | None:
+    import mlflow
+
+    try:
+        text = mlflow.artifacts.load_text(f"runs:/{run_id}/{IDENTITY_FILE}")
+    except Exception:  # an older run, or a store that lost the file
+        return None
+    document: dict[str, Any] = json.loads(text)
+    return document

@@ -132,13 +132,17 @@ def random_mix(
 ) -> Mix | None:
     """The cost-matched baseline a router must beat: send each problem to the LLM at random.
 
-    The LLM share p makes the expected cost per problem equal ``target_cost``, clipped to
-    [0, 1]; accuracy and cost are the p-weighted averages. Returns None when the LLM is not
-    dearer than the SLM, since cost then does not determine a mix.
+    The LLM share p makes the expected cost per problem equal ``target_cost``; accuracy and cost
+    are the p-weighted averages. Returns None when no mix costs ``target_cost`` (it is dearer than
+    the LLM alone or cheaper than the SLM alone: comparing with a clipped mix would set the
+    router against something at another cost) or when the LLM is not dearer than the SLM, since
+    cost then does not determine a mix.
     """
     if llm_cost <= slm_cost:
         return None
     p = (target_cost - slm_cost) / (llm_cost - slm_cost)
+    if not -1e-9 <= p <= 1.0 + 1e-9:  # rounding aside
+        return None
     p = min(1.0, max(0.0, p))
     return Mix(
         share_llm=p,
@@ -150,17 +154,35 @@ def random_mix(
 def accuracy_change_interval(
     counts: PairedCounts, confidence: float = 0.95
 ) -> tuple[float, float, float]:
-    """Accuracy of b minus accuracy of a on paired problems, with a Wald interval.
+    """Accuracy of b minus accuracy of a on paired problems, with Newcombe's hybrid score
+    interval for paired proportions (Newcombe 1998, "Improved confidence intervals for the
+    difference between binomial proportions based on paired data", method 10).
 
-    Uses the paired variance, which only discordant pairs drive:
-    se = sqrt((only_a + only_b) - (only_b - only_a)**2 / n) / n. Returns (diff, low, high).
+    It combines each arm's Wilson interval, corrected for the correlation between the arms, so
+    it stays inside [-1, 1] and keeps a width when the arms never disagree (a Wald interval
+    collapses to zero width there). Returns (diff, low, high).
     """
-    z = _z(confidence)
     n = counts.n
     if n == 0:
-        return (0.0, 0.0, 0.0)
-    d = counts.only_b - counts.only_a
-    diff = d / n
-    radicand = max(0.0, (counts.only_a + counts.only_b) - d * d / n)
-    se = math.sqrt(radicand) / n
-    return (diff, diff - z * se, diff + z * se)
+        return (0.0, -1.0, 1.0)  # nothing paired: nothing is known
+    p_a = (counts.both + counts.only_a) / n
+    p_b = (counts.both + counts.only_b) / n
+    low_a, high_a = proportion_interval(counts.both + counts.only_a, n, confidence)
+    low_b, high_b = proportion_interval(counts.both + counts.only_b, n, confidence)
+    margins = (
+        (counts.both + counts.only_a)
+        * (counts.only_b + counts.neither)
+        * (counts.both + counts.only_b)
+        * (counts.only_a + counts.neither)
+    )
+    phi = (
+        (counts.both * counts.neither - counts.only_a * counts.only_b) / math.sqrt(margins)
+        if margins
+        else 0.0
+    )
+    diff = p_b - p_a
+    down = (p_b - low_b) ** 2 - 2 * phi * (p_b - low_b) * (high_a - p_a) + (high_a - p_a) ** 2
+    up = (high_b - p_b) ** 2 - 2 * phi * (high_b - p_b) * (p_a - low_a) + (p_a - low_a) ** 2
+    low = max(-1.0, diff - math.sqrt(max(0.0, down)))
+    high = min(1.0, diff + math.sqrt(max(0.0, up)))
+    return (diff, low, high)
