@@ -41,6 +41,19 @@ _TRACE_OUTPUTS = (
 )
 
 
+def _trace_tags(record: ProblemRecord) -> dict[str, str]:
+    """A problem's outcome as trace tags, so the Traces list filters on them
+    (``tags.outcome = 'wrong'``)."""
+    outcome = "error" if record.error else "correct" if record.correct else "wrong"
+    return {
+        "outcome": outcome,
+        "extracted": str(record.extracted),
+        "gold": record.gold,
+        "truncated": str(record.truncated).lower(),
+        "problem_id": str(record.problem_id),
+    }
+
+
 class AllProblemsFailed(DelegateError):
     """Every problem errored: the run measured nothing, so it must not look like a result."""
 
@@ -75,6 +88,7 @@ async def solve_all(
                 latency = time.perf_counter() - start + trace.replayed_latency_s
                 record = make_record(problem, text, trace, latency, llm_price, slm_price, error)
                 root.set_outputs({k: getattr(record, k) for k in _TRACE_OUTPUTS})
+                root.set_tags(_trace_tags(record))
             on_record(record)
             return record
 

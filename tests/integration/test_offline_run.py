@@ -142,6 +142,9 @@ def test_every_problem_is_a_trace_of_its_model_and_tool_calls(offline_runs) -> N
             root = next(s for s in spans if s.parent_id is None)
             assert root.span_type == "CHAIN" and "question" in root.inputs
             assert "correct" in root.outputs
+            outcome = "correct" if root.outputs["correct"] else "wrong"
+            assert t.info.tags["outcome"] == ("error" if root.outputs["error"] else outcome)
+            assert t.info.tags["gold"] == root.inputs["gold"]
             for s in spans:
                 if s.span_type == "CHAT_MODEL" and s.name.startswith("llm:"):
                     llm_in += s.attributes["input_tokens"]
@@ -152,6 +155,18 @@ def test_every_problem_is_a_trace_of_its_model_and_tool_calls(offline_runs) -> N
                 slm_span = next(s for s in spans if s.name.startswith("slm:"))
                 assert slm_span.parent_id == tool.span_id  # the small model answers the tool
                 assert tool.attributes["question"]
+        # The Traces list filters on the outcome ("open a wrong one").
+        import mlflow
+
+        wrong = mlflow.search_traces(
+            locations=[r.info.experiment_id],
+            run_id=r.info.run_id,
+            filter_string="tags.outcome = 'wrong'",
+            return_type="list",
+        )
+        assert {t.info.trace_id for t in wrong} == {
+            t.info.trace_id for t in traces if t.info.tags["outcome"] == "wrong"
+        }
         # The spans account for exactly the tokens the run reports.
         assert llm_in == r.data.metrics["llm_input_tokens"]
         assert slm_out == r.data.metrics["slm_output_tokens"]

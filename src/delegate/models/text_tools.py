@@ -67,7 +67,10 @@ class TextToolModel(ModelWrapper):
     def check_can_force(self) -> None:
         """Fail before any work when forced calls are impossible (an API cannot continue a
         prefix, and the text format forces a call with one)."""
-        if not getattr(self.inner, "continues_prefix", True):
+        backend: Any = self.inner
+        while isinstance(backend, ModelWrapper):  # the cache may sit in between
+            backend = backend.inner
+        if not getattr(backend, "continues_prefix", True):
             raise ConfigError(
                 "a forced tool call in the text format needs a backend that continues an "
                 f"assistant prefix; use tool_protocol=native <{self.where}.tool_protocol>"
