@@ -11,6 +11,18 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+# Per-problem columns whose run metric is their sum.
+SUMMED = (
+    "llm_input_tokens",
+    "llm_cached_tokens",
+    "llm_output_tokens",
+    "slm_input_tokens",
+    "slm_output_tokens",
+    "llm_cost_usd",
+    "slm_cost_usd",
+    "billed_usd",
+    "cache_hits",
+)
 METRIC_NAMES = (
     "accuracy",
     "accuracy_strict",
@@ -22,16 +34,8 @@ METRIC_NAMES = (
     "latency_p95_s",
     "wall_time_s",
     "trace_wait_s",
-    "llm_input_tokens",
-    "llm_cached_tokens",
-    "llm_output_tokens",
-    "slm_input_tokens",
-    "slm_output_tokens",
-    "llm_cost_usd",
-    "slm_cost_usd",
+    *SUMMED,
     "cost_usd",
-    "billed_usd",
-    "cache_hits",
     "tool_calls_per_problem",
     "delegation_rate",
 )
@@ -85,17 +89,7 @@ def aggregate(
         "tool_calls_per_problem": _total(rows, "tool_calls") / n,
         "delegation_rate": sum(int(r.get("tool_calls") or 0) > 0 for r in rows) / n,
     }
-    for column in (
-        "llm_input_tokens",
-        "llm_cached_tokens",
-        "llm_output_tokens",
-        "slm_input_tokens",
-        "slm_output_tokens",
-        "llm_cost_usd",
-        "slm_cost_usd",
-        "billed_usd",
-        "cache_hits",
-    ):
+    for column in SUMMED:
         metrics[column] = _total(rows, column)
     metrics["cost_usd"] = metrics["llm_cost_usd"] + metrics["slm_cost_usd"]
     return {name: metrics[name] for name in METRIC_NAMES}

@@ -8,6 +8,7 @@ the run FAILED with its error.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sys
@@ -165,127 +166,111 @@ async def _run(
 ) -> dict[str, float]:
     """The run in one event loop: prepare the models, solve, close them. The MLflow calls in
     between block the loop while nothing else runs on it."""
-    try:
-        return await _prepared_run(
-            cfg, run_dir, sweep, settings, dataset, problems, models, strategy
-        )
-    finally:  # HTTP clients must close in the loop that opened their connections
+    async with contextlib.AsyncExitStack() as stack:
+        for model in models.built().values():  # HTTP clients close in the loop they used
+            stack.push_async_callback(model.aclose)
+        start = time.perf_counter()
+        log.info("preparing %s", ", ".join(f"{r}={m.name}" for r, m in models.built().items()))
         for model in models.built().values():
-            await model.aclose()
+            await model.prepare()
+        startup_s = time.perf_counter() - start
+        prices = models.price("llm"), models.price("slm")
 
+        # After prepare(): backends have resolved their devices and files.
+        ident = run_identity(cfg, models, dataset)
+        cid = identity.config_id(ident)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        record_path = run_dir / "per_sample.jsonl"
+        tags = _tags(cfg, models) | {
+            identity.CONFIG_ID_TAG: cid,
+            "sample_sha256": identity.problems_digest(problems),
+            resume.RECORDS_TAG: str(record_path),
+            resume.OWNER_TAG: resume.owner(),
+        }
+        run_name = f"{tags['strategy']}-{tags['prompt']}-{cid[:6]}-seed{settings.seed}"
+        uri, experiment = cfg["tracking"]["uri"], cfg["tracking"]["experiment"]
+        experiment_id = tracking.prepare_store(uri, experiment)
+        if sweep is not None:
+            tags[tracking.SWEEP_TAG] = sweep
+            if parent := tracking.find_sweep_run(experiment_id, sweep):
+                tags["mlflow.parentRunId"] = parent
+        previous = None
+        if cfg.get("resume", True):
+            previous = resume.find_unfinished(experiment_id, cid, settings.seed, problems)
+        done = previous.records if previous else []
+        offset_s = previous.elapsed_s if previous else 0.0
+        run_id = previous.run_id if previous else None
 
-async def _prepared_run(
-    cfg: Mapping[str, Any],
-    run_dir: Path,
-    sweep: str | None,
-    settings: RunSettings,
-    dataset: Sequence[Problem],
-    problems: Sequence[Problem],
-    models: Models,
-    strategy: Strategy,
-) -> dict[str, float]:
-    start = time.perf_counter()
-    log.info("preparing %s", ", ".join(f"{r}={m.name}" for r, m in models.built().items()))
-    for model in models.built().values():
-        await model.prepare()
-    startup_s = time.perf_counter() - start
-    prices = models.price("llm"), models.price("slm")
-
-    # After prepare(): backends have resolved their devices and files.
-    ident = run_identity(cfg, models, dataset)
-    cid = identity.config_id(ident)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    record_path = run_dir / "per_sample.jsonl"
-    tags = _tags(cfg, models) | {
-        identity.CONFIG_ID_TAG: cid,
-        "sample_sha256": identity.problems_digest(problems),
-        resume.RECORDS_TAG: str(record_path),
-        resume.OWNER_TAG: resume.owner(),
-    }
-    run_name = f"{tags['strategy']}-{tags['prompt']}-{cid[:6]}-seed{settings.seed}"
-    uri, experiment = cfg["tracking"]["uri"], cfg["tracking"]["experiment"]
-    experiment_id = tracking.prepare_store(uri, experiment)
-    if sweep is not None:
-        tags[tracking.SWEEP_TAG] = sweep
-        if parent := tracking.find_sweep_run(experiment_id, sweep):
-            tags["mlflow.parentRunId"] = parent
-    previous = None
-    if cfg.get("resume", True):
-        previous = resume.find_unfinished(experiment_id, cid, settings.seed, problems)
-    done = previous.records if previous else []
-    offset_s = previous.elapsed_s if previous else 0.0
-    run_id = previous.run_id if previous else None
-
-    with tracking.mlflow_run(experiment_id, run_name, tags, run_id=run_id) as active:
-        log.info("MLflow run %s in experiment %r at %s", active.info.run_id, experiment, uri)
-        if previous is None:  # a reopened run already holds these (params cannot change)
-            tracking.log_params(tracking.flatten(cfg))
-        _write_config(run_dir, cfg)
-        document = identity.identity_document(ident, cfg["prompt"])
-        (run_dir / identity.IDENTITY_FILE).write_text(
-            json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
-        write_samples(run_dir, problems)
-        record_log = RecordLog(run_dir)
-        progress = Progress(len(problems), tags["strategy"], bool(cfg.get("progress", True)))
-        for record in done:
-            record_log.append(record, offset_s)
-            progress.update(record)
-        finished = {r.problem_id for r in done}
-        todo = [p for p in problems if p.id not in finished]
-        loop_start = time.perf_counter()
-
-        def on_record(record: ProblemRecord) -> None:
-            record_log.append(record, offset_s + time.perf_counter() - loop_start)
-            progress.update(record)
-
-        traced = active.info.run_id if cfg["tracking"].get("traces", True) else None
-        try:
-            with tracing.traced_run(traced, experiment_id) as trace_stats:
-                new, wall = await solve_all(
-                    todo, strategy, *prices, settings.concurrency, on_record
-                )
-        finally:
-            progress.close()
-            record_log.close()
-        order = {p.id: i for i, p in enumerate(problems)}
-        records = sorted(done + new, key=lambda r: order[r.problem_id])
-        wall += offset_s
-        rows = [r.to_row() for r in records]
-        metrics = aggregate(rows, wall, trace_stats.wait_s)
-        if trace_stats.failed:
-            log.warning("%d of %d traces could not be written", trace_stats.failed, len(new))
-        write_results(
-            run_dir,
-            tags["strategy"],
-            metrics,
-            records,
-            {
-                "run_id": active.info.run_id,
-                "config_id": cid,
-                "startup_s": startup_s,
-                "tags": tags,
-                "resumed_problems": len(done),
-            },
-        )
-        tracking.log_results(metrics, rows, run_dir)
-        log.info(
-            "accuracy %.1f%% (strict %.1f%%) on %d problems, %d errors, cost $%.4f "
-            "(billed now $%.4f), wall %.1fs",
-            100 * metrics["accuracy"],
-            100 * metrics["accuracy_strict"],
-            len(records),
-            metrics["n_errors"],
-            metrics["cost_usd"],
-            metrics["billed_usd"],
-            wall,
-        )
-        _warn_if_truncated(cfg, metrics)
-        if metrics["n_errors"] == len(records):
-            raise AllProblemsFailed(
-                f"all {len(records)} problems failed; first error: {records[0].error}"
+        with tracking.mlflow_run(experiment_id, run_name, tags, run_id=run_id) as active:
+            log.info("MLflow run %s in experiment %r at %s", active.info.run_id, experiment, uri)
+            if previous is None:  # a reopened run already holds these (params cannot change)
+                tracking.log_params(tracking.flatten(cfg))
+            _write_config(run_dir, cfg)
+            document = identity.identity_document(ident, cfg["prompt"])
+            (run_dir / identity.IDENTITY_FILE).write_text(
+                json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
             )
-    return metrics
+            write_samples(run_dir, problems)
+            record_log = RecordLog(run_dir)
+            progress = Progress(len(problems), tags["strategy"], bool(cfg.get("progress", True)))
+            for record in done:
+                record_log.append(record, offset_s)
+                progress.update(record)
+            finished = {r.problem_id for r in done}
+            todo = [p for p in problems if p.id not in finished]
+            loop_start = time.perf_counter()
+
+            def on_record(record: ProblemRecord) -> None:
+                record_log.append(record, offset_s + time.perf_counter() - loop_start)
+                progress.update(record)
+
+            traced = active.info.run_id if cfg["tracking"].get("traces", True) else None
+            try:
+                with tracing.traced_run(traced, experiment_id) as trace_stats:
+                    new, wall = await solve_all(
+                        todo, strategy, *prices, settings.concurrency, on_record
+                    )
+            finally:
+                progress.close()
+                record_log.close()
+            order = {p.id: i for i, p in enumerate(problems)}
+            records = sorted(done + new, key=lambda r: order[r.problem_id])
+            wall += offset_s
+            rows = [r.to_row() for r in records]
+            metrics = aggregate(rows, wall, trace_stats.wait_s)
+            if trace_stats.failed:
+                log.warning("%d of %d traces could not be written", trace_stats.failed, len(new))
+            write_results(
+                run_dir,
+                tags["strategy"],
+                metrics,
+                records,
+                {
+                    "run_id": active.info.run_id,
+                    "config_id": cid,
+                    "startup_s": startup_s,
+                    "tags": tags,
+                    "resumed_problems": len(done),
+                },
+            )
+            tracking.log_results(metrics, rows, run_dir)
+            log.info(
+                "accuracy %.1f%% (strict %.1f%%) on %d problems, %d errors, cost $%.4f "
+                "(billed now $%.4f), wall %.1fs",
+                100 * metrics["accuracy"],
+                100 * metrics["accuracy_strict"],
+                len(records),
+                metrics["n_errors"],
+                metrics["cost_usd"],
+                metrics["billed_usd"],
+                wall,
+            )
+            _warn_if_truncated(cfg, metrics)
+            if metrics["n_errors"] == len(records):
+                raise AllProblemsFailed(
+                    f"all {len(records)} problems failed; first error: {records[0].error}"
+                )
+        return metrics
 
 
 def _warn_if_truncated(cfg: Mapping[str, Any], metrics: Mapping[str, float]) -> None:

@@ -121,3 +121,40 @@ def test_a_finished_run_is_never_resumed(tmp_path: Path, store: str) -> None:
     runs = finished_runs(store, "resume")
     assert [r.info.status for r in runs] == ["FINISHED", "FINISHED"]
     assert runs[0].info.run_id != runs[1].info.run_id
+
+
+def test_an_edited_dataset_file_is_not_resumed_into(tmp_path: Path, store: str) -> None:
+    from delegate.data.loaders import load_mini
+
+    source = tmp_path / "problems.jsonl"
+    rows = [json.dumps({"question": p.question, "answer": f"#### {p.gold}"}) for p in load_mini()]
+    source.write_text("\n".join(rows) + "\n")
+    data = ("dataset=mini", f"dataset.path={source}")
+    first = tmp_path / "first"
+    interrupt_after(command(store, first, *data), first / "per_sample.jsonl", signal.SIGINT)
+    # The file changes under the same path: every question gets a new last sentence.
+    edited = [json.loads(r) for r in rows]
+    for row in edited:
+        row["question"] += " Give the answer as a number."
+    source.write_text("\n".join(json.dumps(r) for r in edited) + "\n")
+
+    again = tmp_path / "again"
+    done = subprocess.run(command(store, again, *data), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    interrupted, fresh = finished_runs(store, "resume")
+    assert interrupted.info.status == "FAILED" and fresh.info.status == "FINISHED"
+    assert json.loads((again / "results_slm.json").read_text())["resumed_problems"] == 0
+    table = per_sample_table(store, fresh)
+    assert all(q.endswith("Give the answer as a number.") for q in table["question"])
+
+
+def test_a_rerun_in_the_same_run_directory_holds_each_problem_once(
+    tmp_path: Path, store: str
+) -> None:
+    pinned = tmp_path / "pinned"  # hydra.run.dir fixed by the user: both runs write here
+    records = pinned / "per_sample.jsonl"
+    interrupt_after(command(store, pinned), records, signal.SIGINT)
+    done = subprocess.run(command(store, pinned), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    ids = [json.loads(line)["problem_id"] for line in records.read_text().splitlines()]
+    assert sorted(ids) == sorted(set(ids)) and len(ids) == SAMPLES
