@@ -49,7 +49,7 @@ def load_problems(cfg: Mapping[str, Any]) -> list[Problem]:
     options = dict(cfg)
     name = options.pop("name", None)
     kind = options.pop("loader", None) or name
-    if not name or name == "???":
+    if not name:
         raise ConfigError("the dataset needs a name, which tags the run <dataset.name>")
     loader = DATASETS.get(str(kind))
     params = inspect.signature(loader).parameters
