@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Reproduce the reference study with this framework: GPT-4o alone, Qwen2.5-Math-1.5B-Instruct
 # alone, and GPT-4o delegating to Qwen, on the same GSM8K test problems, 3 seeds, both prompt
-# sets. Needs OPENAI_API_KEY, the Hugging Face hub (or dataset.path=<local gsm8k test.jsonl>),
-# and a GPU for Qwen (or SLM=vllm with a vLLM server: see the README).
+# sets (GSM8K's test split ships with the package). Needs OPENAI_API_KEY and a GPU for Qwen (or
+# slm=vllm with a vLLM server: see the README).
 # Usage: bash experiments/paper-reproduction/run.sh   (from the project root, after make setup)
 set -euo pipefail
 cd "$(dirname "$0")/../.."

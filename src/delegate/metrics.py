@@ -3,11 +3,16 @@
 One function serves the run (its records' rows) and the report (rows read back from MLflow, pooled
 over seeds), so a number means the same in both. Every problem that was attempted is in the
 denominator: an errored problem is scored wrong and counted in ``n_errors``, never dropped.
+Besides the fixed ``METRIC_NAMES``, a run reports the same key figures per source and per level
+(``breakdown``).
 """
 
 from __future__ import annotations
 
+import math
+import re
 import statistics
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -64,10 +69,60 @@ def _total(rows: Sequence[Row], column: str) -> float:
     return float(sum(float(r.get(column) or 0) for r in rows))
 
 
+# Per group (a source, or ``level_<k>``): ``<name>/<group>``. ``cost_usd/<group>`` is the group's
+# total, like ``cost_usd``; ``cost_per_problem_usd/<group>`` its mean per problem.
+BREAKDOWN_NAMES = (
+    "accuracy",
+    "accuracy_strict",
+    "n_problems",
+    "cost_usd",
+    "cost_per_problem_usd",
+    "delegation_rate",
+)
+_UNSAFE_RE = re.compile(r"[^A-Za-z0-9_.\-]")  # MLflow metric names allow little else
+
+
+def _group_metrics(rows: Sequence[Row], group: str) -> dict[str, float]:
+    n = len(rows)
+    cost = sum(float(r.get("cost_usd") or 0) for r in rows)
+    values = {
+        "accuracy": sum(bool(r["correct"]) for r in rows) / n,
+        "accuracy_strict": sum(bool(r["correct_strict"]) for r in rows) / n,
+        "n_problems": float(n),
+        "cost_usd": cost,
+        "cost_per_problem_usd": cost / n,
+        "delegation_rate": sum(int(r.get("tool_calls") or 0) > 0 for r in rows) / n,
+    }
+    return {f"{name}/{group}": values[name] for name in BREAKDOWN_NAMES}
+
+
+def _level(row: Row) -> int | None:
+    """A row's level; tables read back store a missing one as None or NaN."""
+    value = row.get("level")
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return int(value)
+
+
+def breakdown(rows: Sequence[Row]) -> dict[str, float]:
+    """``BREAKDOWN_NAMES`` per source (``accuracy/gsm8k``) and per level (``accuracy/level_3``),
+    sources in order of first appearance, then levels in ascending order. Rows without a source
+    or level (from older runs) are in no group."""
+    groups: dict[str, list[Row]] = defaultdict(list)
+    for r in rows:
+        if isinstance(r.get("source"), str) and r["source"]:
+            groups[_UNSAFE_RE.sub("_", r["source"])].append(r)
+    leveled = [(level, r) for r in rows if (level := _level(r)) is not None]
+    for level, r in sorted(leveled, key=lambda pair: pair[0]):
+        groups[f"level_{level}"].append(r)
+    return {k: v for group, rs in groups.items() for k, v in _group_metrics(rs, group).items()}
+
+
 def aggregate(
     rows: Sequence[Row], wall_time_s: float = 0.0, trace_wait_s: float = 0.0
 ) -> dict[str, float]:
-    """The metrics of these per-problem rows (``ProblemRecord.to_row``): ``delegation_rate`` is
+    """The metrics of these per-problem rows (``ProblemRecord.to_row``): ``METRIC_NAMES``, then
+    the ``breakdown`` by source and level. ``delegation_rate`` is
     the share of problems with any tool call; ``trace_wait_s`` is how long the run waited, after
     its last problem, for traces to be written (so a run's full time is ``wall_time_s +
     trace_wait_s``). Rows written before a column existed count it as zero."""
@@ -92,4 +147,4 @@ def aggregate(
     for column in SUMMED:
         metrics[column] = _total(rows, column)
     metrics["cost_usd"] = metrics["llm_cost_usd"] + metrics["slm_cost_usd"]
-    return {name: metrics[name] for name in METRIC_NAMES}
+    return {name: metrics[name] for name in METRIC_NAMES} | breakdown(rows)

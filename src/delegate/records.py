@@ -6,10 +6,9 @@ the ``results_<strategy>.json`` file are all built from records, never from anyt
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass
 from typing import TYPE_CHECKING, Any
 
 from delegate.accounting import Price
@@ -18,6 +17,29 @@ from delegate.scoring import answers_match, extract_answer, extract_strict
 
 if TYPE_CHECKING:  # the report reads records without importing the strategies and models
     from delegate.strategies import Trace
+
+# What a row written before a field existed stands for: that field was not measured then (zero,
+# empty or none). A key missing from a row is filled from here, else from the field's default.
+_ROW_DEFAULTS: dict[str, Any] = {
+    "extracted": None,
+    "extracted_strict": None,
+    "latency_s": 0.0,
+    "llm_latency_s": 0.0,
+    "slm_latency_s": 0.0,
+    "llm_calls": 0,
+    "llm_input_tokens": 0,
+    "llm_cached_tokens": 0,
+    "llm_output_tokens": 0,
+    "slm_input_tokens": 0,
+    "slm_output_tokens": 0,
+    "llm_cost_usd": 0.0,
+    "slm_cost_usd": 0.0,
+    "cache_hits": 0,
+    "tool_calls": 0,
+    "tool_call_log": "[]",
+    "error": None,
+    "notes": None,
+}
 
 
 @dataclass(frozen=True)
@@ -52,6 +74,9 @@ class ProblemRecord:
     notes: str | None
     finish_reasons: str = ""  # "<role>:<reason>" per model call, in order, space-separated
     truncated: bool = False  # the final answer was cut off by max_tokens
+    source: str = ""
+    level: int | None = None
+    subject: str | None = None
 
     def to_row(self) -> dict[str, Any]:
         """A flat, JSON-ready row (the tool-call log as JSON text, for tables)."""
@@ -62,13 +87,21 @@ class ProblemRecord:
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> ProblemRecord:
         """The record ``to_row`` wrote; keys that are not fields are ignored, and fields an older
-        version did not write take their defaults."""
+        row lacks take the value that meant "not measured" (costs default to their parts)."""
         values = {k: row[k] for k in cls.__dataclass_fields__ if k in row}
-        values.setdefault("tool_call_log", "[]")
-        for f in dataclasses.fields(cls):
-            if f.name not in values and f.default is dataclasses.MISSING:
-                raise ValueError(f"record without its {f.name!r} field")
-        values["tool_call_log"] = tuple(json.loads(values["tool_call_log"]))
+        for key, default in _ROW_DEFAULTS.items():
+            values.setdefault(key, default)
+        values.setdefault("cost_usd", values["llm_cost_usd"] + values["slm_cost_usd"])
+        values.setdefault("billed_usd", values["cost_usd"])
+        missing = [
+            k
+            for k, f in cls.__dataclass_fields__.items()
+            if k not in values and f.default is MISSING
+        ]
+        if missing:
+            raise ValueError(f"a record row needs {', '.join(missing)}")
+        log = values["tool_call_log"]
+        values["tool_call_log"] = tuple(json.loads(log) if isinstance(log, str) else log)
         return cls(**values)
 
 
@@ -81,9 +114,11 @@ def make_record(
     slm_price: Price,
     error: str | None,
 ) -> ProblemRecord:
-    """Grade and price one problem from what its trace measured."""
-    extracted = extract_answer(final_text)
-    strict = extract_strict(final_text)
+    """Grade (with the problem's answer type) and price one problem from what its trace
+    measured."""
+    kind, tol = problem.answer_type, problem.rel_tol
+    extracted = extract_answer(final_text, kind)
+    strict = extract_strict(final_text, kind)
     failed = error is not None
     llm_cost = llm_price.cost_usd(trace.llm_usage)
     slm_cost = slm_price.cost_usd(trace.slm_usage)
@@ -94,8 +129,8 @@ def make_record(
         final_text=final_text,
         extracted=extracted,
         extracted_strict=strict,
-        correct=not failed and answers_match(extracted, problem.gold),
-        correct_strict=not failed and answers_match(strict, problem.gold),
+        correct=not failed and answers_match(extracted, problem.gold, kind, tol),
+        correct_strict=not failed and answers_match(strict, problem.gold, kind, tol),
         latency_s=latency_s,
         llm_latency_s=trace.llm_latency_s,
         slm_latency_s=trace.slm_latency_s,
@@ -116,4 +151,7 @@ def make_record(
         notes="; ".join(trace.notes) or None,
         finish_reasons=" ".join(trace.finish_reasons),
         truncated=trace.truncated,
+        source=problem.source,
+        level=problem.level,
+        subject=problem.subject,
     )

@@ -1,7 +1,7 @@
 """Name -> implementation registries.
 
 The registry decides *which class* a config names (``strategy.name``, ``llm.backend``,
-``dataset.name``); Hydra decides *which values* it gets. Names are stable and appear in MLflow
+``dataset.loader``); Hydra decides *which values* it gets. Names are stable and appear in MLflow
 params, so refactors do not break old runs' configs.
 """
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from delegate.metrics import METRIC_NAMES
+from delegate.metrics import BREAKDOWN_NAMES, METRIC_NAMES
 from delegate.runner import run
 
 from ..helpers import finished_runs, per_sample_table, resolved, run_traces
@@ -47,7 +47,8 @@ def test_one_finished_run_per_strategy_with_every_metric(offline_runs) -> None:
     assert [r.data.tags["strategy"] for r in runs] == ["llm", "slm", "router"]
     for r in runs:
         assert r.info.status == "FINISHED"
-        assert set(r.data.metrics) == set(METRIC_NAMES)
+        by_group = {f"{m}/{g}" for m in BREAKDOWN_NAMES for g in ("mini", "level_1")}
+        assert set(r.data.metrics) == set(METRIC_NAMES) | by_group  # mini: one source, level 1
         assert r.data.metrics["n_problems"] == SAMPLES
         assert 0 <= r.data.metrics["accuracy_strict"] <= r.data.metrics["accuracy"] <= 1
         assert r.data.metrics["wall_time_s"] > 0
@@ -92,8 +93,12 @@ def test_per_sample_tables_share_problem_ids_and_sum_to_the_metrics(offline_runs
             "cost_usd",
             "tool_calls",
             "error",
+            "source",
+            "level",
+            "subject",
         ):
             assert column in table.columns
+        assert set(table["source"]) == {"mini"} and set(table["level"]) == {1}
         assert table["llm_output_tokens"].sum() == r.data.metrics["llm_output_tokens"]
         assert table["slm_output_tokens"].sum() == r.data.metrics["slm_output_tokens"]
         assert table["correct"].mean() == pytest.approx(r.data.metrics["accuracy"])

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from delegate.metrics import METRIC_NAMES
+from delegate.metrics import BREAKDOWN_NAMES, METRIC_NAMES
 from delegate.tracking import prepare_store
 
 from ..helpers import finished_runs
@@ -85,6 +85,7 @@ def test_four_parallel_jobs_lose_no_run_and_no_metric(scripted_server, tmp_path:
     assert sorted(r.data.tags["seed"] for r in runs) == ["0", "1", "2", "3"]
     for r in runs:
         assert r.info.status == "FINISHED"
-        assert set(r.data.metrics) == set(METRIC_NAMES)
+        by_group = {f"{m}/{g}" for m in BREAKDOWN_NAMES for g in ("mini", "level_1")}
+        assert set(r.data.metrics) == set(METRIC_NAMES) | by_group  # mini: one source, level 1
         assert r.data.metrics["n_problems"] == 3
     assert len(server.arrivals) == 12

@@ -21,7 +21,7 @@ def test_groups_offer_the_documented_options() -> None:
     assert options("strategy") == ["llm", "router", "slm"]
     assert {"gpt-4o", "gpt-4o-mini", "local"} <= set(options("llm"))
     assert {"qwen2.5-math-1.5b", "smollm2-135m", "vllm"} <= set(options("slm"))
-    assert options("dataset") == ["gsm8k", "mini"]
+    assert options("dataset") == ["gsm-hard", "gsm8k", "jsonl", "math500", "mini", "mixed", "svamp"]
     assert len(options("prompt")) >= 2
     assert {"offline", "paper"} <= set(options("experiment"))
 
@@ -33,8 +33,13 @@ def test_defaults() -> None:
     assert cfg["slm"]["model"] == "Qwen/Qwen2.5-Math-1.5B-Instruct"
     assert cfg["dataset"] == {
         "name": "gsm8k",
-        "path": None,
+        "loader": "gsm8k",
         "split": "test",
+        "answer_type": "number",
+        "level": 2,
+        "rel_tol": 0.0,
+        "path": None,  # with hub=false: the packaged test split
+        "hub": False,
         "revision": cfg["dataset"]["revision"],
     }
     assert cfg["seed"] == 123 and cfg["tracking"]["uri"].endswith("/mlruns/mlflow.db")
@@ -122,3 +127,35 @@ def test_every_launcher_option_composes_with_the_sweep_callback(
     assert cfg.hydra.launcher._target_ == f"hydra_plugins.{target}"
     assert cfg.hydra.launcher[setting[0]] == setting[1]
     assert cfg.hydra.callbacks.sweep._target_ == "delegate.sweep.SweepCallback"
+
+
+@pytest.mark.parametrize("dataset", [d for d in options("dataset") if d != "jsonl"])
+def test_every_dataset_option_loads_and_names_its_grader(dataset: str) -> None:
+    from delegate.data import draw_sample, load_problems
+    from delegate.scoring import ANSWER_TYPES
+
+    section = resolved(f"dataset={dataset}")["dataset"]
+    assert section["name"] == section["loader"] == dataset
+    assert section["answer_type"] in (*ANSWER_TYPES, "by_source")
+    problems = draw_sample(load_problems(section), 10, seed=1)
+    assert len(problems) == 10
+    assert {p.answer_type for p in problems} <= set(ANSWER_TYPES)
+    assert all(p.source and p.level is not None for p in problems)
+
+
+@pytest.mark.parametrize("source", ["svamp", "gsm8k", "gsm-hard", "math500"])
+def test_dataset_files_state_the_defaults_the_mixture_uses(source: str) -> None:
+    from delegate.data import SOURCES
+
+    section = resolved(f"dataset={source}")["dataset"]
+    expected = SOURCES[source]
+    assert section["answer_type"] == expected.answer_type
+    assert section["level"] == expected.level
+    assert section.get("rel_tol", 0.0) == expected.rel_tol
+
+
+@pytest.mark.parametrize("prompt", options("prompt"))
+def test_no_prompt_set_asks_for_a_number_only(prompt: str) -> None:
+    # MATH answers are expressions, intervals or words: every prompt must allow them.
+    text = " ".join(str(v) for v in resolved(f"prompt={prompt}")["prompt"].values()).lower()
+    assert "single number" not in text and "numeric answer" not in text

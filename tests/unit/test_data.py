@@ -77,5 +77,7 @@ def test_bad_dataset_files_name_file_and_line(tmp_path: Path, content: str, mess
 def test_missing_file_and_unreachable_hub_say_what_to_set(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found"):
         load_problems({"name": "gsm8k", "path": str(tmp_path / "nope.jsonl")})
-    with pytest.raises(ConfigError, match=r"dataset\.path"):
-        load_problems({"name": "gsm8k", "path": None, "split": "test", "revision": "main"})
+    with pytest.raises(ConfigError, match=r"dataset\.hub=false .*dataset\.path"):
+        load_problems({"name": "gsm8k", "hub": True, "split": "test", "revision": "main"})
+    with pytest.raises(ConfigError, match=r"either dataset\.path or dataset\.hub"):
+        load_problems({"name": "gsm8k", "hub": True, "path": str(tmp_path / "x.jsonl")})

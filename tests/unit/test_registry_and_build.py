@@ -14,7 +14,7 @@ from delegate.strategies import STRATEGIES
 def test_registries_hold_the_documented_names() -> None:
     assert STRATEGIES.names() == ["llm", "router", "slm"]
     assert BACKENDS.names() == ["llama_cpp", "openai", "transformers"]
-    assert DATASETS.names() == ["gsm8k", "mini"]
+    assert DATASETS.names() == ["gsm-hard", "gsm8k", "jsonl", "math500", "mini", "mixed", "svamp"]
 
 
 def test_unknown_name_lists_known_names_and_suggests() -> None:

@@ -75,3 +75,85 @@ def test_question_numbers_are_not_the_answer_when_a_box_exists() -> None:
     # The reference baseline decoded prompt + answer together and graded the question's numbers.
     text = r"There are 48 eggs and 6 boxes, so \boxed{8}. Also 48."
     assert extract_answer(text) == "8"
+
+
+# A number is read only where it is the whole answer; the original read the first number it saw.
+NOT_A_NUMBER_CASES = [
+    # (text, gold, strict answer read, correct)
+    (r"\boxed{2\sqrt{3}}", r"2\sqrt{2}", r"2\sqrt{3}", False),  # the original read 2 = 2
+    (r"\boxed{(3, 9)}", "(3, 4)", "(3,9)", False),  # the original read 3 = 3
+    (r"\boxed{3\pi}", "3", r"3\pi", False),  # the original read 3 = 3
+    (r"\boxed{2\sqrt{3}}", "2", r"2\sqrt{3}", False),
+    (r"\boxed{(3, 9)}", "(3,9)", "(3,9)", True),  # the same text still matches
+    (r"\boxed{3 and 4}", "3", "3and4", False),
+    ("The answer is $2\\sqrt{3}$.", "2", r"2\sqrt{3}", False),
+    ("The answer is (3, 9).", "3", "(3,9)", False),
+    ("The answer is 3\\pi", "3", r"3\pi", False),
+    ("The answer is 6 + 9i", "6", "6+9i", False),
+    ("The answer is 3x + 2.", "3", "3x+2", False),
+]
+
+
+@pytest.mark.parametrize(("text", "gold", "read", "expected"), NOT_A_NUMBER_CASES)
+def test_a_non_numeric_answer_is_not_its_first_number(
+    text: str, gold: str, read: str, expected: bool
+) -> None:
+    assert extract_strict(text) == read
+    assert extract_answer(text) == read  # the flexible reading does not look further
+    assert is_correct(text, gold) is expected
+    assert is_correct_strict(text, gold) is expected
+
+
+NUMBER_IN_CONTEXT_CASES = [
+    # (text, read): a number among words or units is still the answer
+    ("The answer is 3/4", "3/4"),  # the original read 3
+    ("The answer is 3 / 4.", "3/4"),
+    ("The final answer is $\\frac{3}{4}$.", "3/4"),
+    (r"\boxed{-\frac{1}{2}}", "-1/2"),
+    ("So the answer is that Janet makes $18 every day.", "18"),
+    ("The answer is 42, since 6 * 7 = 42.", "42"),
+    ("The answer is **42**.", "42"),
+    ("The answer is x = 5.", "5"),
+    ("The answer is 36 = 3 \\times 12.", "36"),
+    (r"\boxed{x = 5}", "5"),
+    (r"\boxed{12 \text{ cm}^2}", "12"),
+    (r"\boxed{32,\!348}", "32348"),  # LaTeX thousands separators
+    (r"\boxed{1\,000}", "1000"),
+    (r"\boxed{1{,}000}", "1000"),
+    (r"\boxed{90^\circ}", "90"),
+]
+
+
+@pytest.mark.parametrize(("text", "read"), NUMBER_IN_CONTEXT_CASES)
+def test_a_number_among_words_is_read(text: str, read: str) -> None:
+    assert extract_strict(text) == read
+
+
+def test_a_plain_fraction_is_read_as_a_fraction() -> None:
+    assert is_correct("The answer is 3/4", "0.75")
+    assert not is_correct("The answer is 3/4", "3")
+    assert extract_answer("She ate 3/4 of the pie") == "3/4"  # the last number, flexibly
+    assert is_correct("She ate 3/4 of the pie", "0.75")
+
+
+@pytest.mark.parametrize(
+    ("text", "gold", "rel_tol", "expected"),
+    [
+        (r"\boxed{3244047.1}", "3244047.0999999996", 1e-6, True),  # GSM-Hard's float noise
+        (r"\boxed{3244047.1}", "3244047.0999999996", 0.0, False),  # exact by default
+        (r"\boxed{14053029.67}", "14053029.666666666", 1e-6, True),
+        (r"\boxed{3244050}", "3244047.0999999996", 1e-6, True),  # 2.9 / 3244050 = 8.9e-7
+        (r"\boxed{3244051}", "3244047.0999999996", 1e-6, False),  # 3.9 / 3244051 = 1.2e-6
+        (r"\boxed{1.0000011}", "1", 1e-6, False),  # 1.1e-6 relative
+        (r"\boxed{1.0000009}", "1", 1e-6, True),
+        (r"\boxed{-5}", "5", 1e-6, False),
+        (r"\boxed{0}", "0", 1e-6, True),
+    ],
+)
+def test_relative_tolerance(text: str, gold: str, rel_tol: float, expected: bool) -> None:
+    assert is_correct(text, gold, rel_tol=rel_tol) is expected
+
+
+def test_unknown_answer_type_is_an_error() -> None:
+    with pytest.raises(ValueError, match="unknown answer type 'words'"):
+        is_correct(r"\boxed{1}", "1", answer_type="words")

@@ -1,10 +1,26 @@
-"""Problems: where they come from (GSM8K, the packaged ``mini`` set) and which ones a run sees.
+"""Problems: where they come from and which ones a run sees.
 
-A problem keeps its line index in the source split as its id, and the sample is a pure function of
-(dataset, split, samples, seed), so every strategy, model and prompt sees the same problems.
+The shipped test sets (``svamp``, ``gsm8k``, ``gsm-hard``, ``math500``, the offline ``mini``;
+``shipped.py``), GSM8K from the hub (``hub.py``), a stratified mixture of the four (``mixed``;
+``mixed.py``) and your own JSONL file (``jsonl``; ``custom.py``), each registered by its
+``dataset.loader`` name. A problem keeps its line index in its source file as its id, and the
+sample is a pure function of (dataset, split, samples, seed), so every strategy, model and prompt
+sees the same problems.
 """
 
+from delegate.data import custom, mixed, shipped
 from delegate.data.loaders import DATASETS, Problem, load_problems
-from delegate.data.sampling import draw_sample
+from delegate.data.sampling import Mixture, draw_sample
+from delegate.data.shipped import SOURCES
 
-__all__ = ["DATASETS", "Problem", "draw_sample", "load_problems"]
+__all__ = [
+    "DATASETS",
+    "SOURCES",
+    "Mixture",
+    "Problem",
+    "custom",
+    "draw_sample",
+    "load_problems",
+    "mixed",
+    "shipped",
+]
