@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from delegate.accounting import Price
 from delegate.data import Problem
 from delegate.scoring import answers_match, extract_answer, extract_strict
+from delegate.tools.calculator_tool import KIND as CALCULATOR
+from delegate.tools.small_model import KIND as SMALL_MODEL
 
 if TYPE_CHECKING:  # the report reads records without importing the strategies and models
     from delegate.strategies import Trace
@@ -52,11 +54,22 @@ class ProblemRecord:
     notes: str | None
     finish_reasons: str = ""  # "<role>:<reason>" per model call, in order, space-separated
     truncated: bool = False  # the final answer was cut off by max_tokens
+    # Tool calls by tool: small-model calls whose reply came back, and calculator calls (all).
+    slm_tool_calls: int = 0
+    calculator_calls: int = 0
+    # The cascade's small-model verdict (strategy=cascade only): each sample's extracted answer,
+    # the majority answer, its share of the samples, and whether the problem escalated.
+    slm_answers: tuple[str | None, ...] = ()
+    slm_answer: str | None = None
+    confidence: float | None = None
+    escalated: bool = False
 
     def to_row(self) -> dict[str, Any]:
-        """A flat, JSON-ready row (the tool-call log as JSON text, for tables)."""
+        """A flat, JSON-ready row (the tool-call log and the small model's answers as JSON
+        text, for tables)."""
         row = {k: getattr(self, k) for k in self.__dataclass_fields__}
         row["tool_call_log"] = json.dumps(list(self.tool_call_log))
+        row["slm_answers"] = json.dumps(list(self.slm_answers))
         return row
 
     @classmethod
@@ -69,6 +82,7 @@ class ProblemRecord:
             if f.name not in values and f.default is dataclasses.MISSING:
                 raise ValueError(f"record without its {f.name!r} field")
         values["tool_call_log"] = tuple(json.loads(values["tool_call_log"]))
+        values["slm_answers"] = tuple(json.loads(values.get("slm_answers") or "[]"))
         return cls(**values)
 
 
@@ -116,4 +130,12 @@ def make_record(
         notes="; ".join(trace.notes) or None,
         finish_reasons=" ".join(trace.finish_reasons),
         truncated=trace.truncated,
+        slm_tool_calls=sum(
+            c.tool == SMALL_MODEL and c.slm_text is not None for c in trace.tool_calls
+        ),
+        calculator_calls=sum(c.tool == CALCULATOR for c in trace.tool_calls),
+        slm_answers=tuple(trace.slm_answers or ()),
+        slm_answer=trace.slm_answer,
+        confidence=trace.confidence,
+        escalated=trace.escalated,
     )

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from delegate.accounting import Usage
-from delegate.models.cache import CachedChatModel, ResponseStore, cache_key, model_identity
+from delegate.models.cache import CachedChatModel, ResponseStore, cache_key
+from delegate.models.openai_chat import OpenAIChatModel
 
 from .scripted import ScriptedModel, reply
 
 SECTION = {
-    "backend": "openai",
     "model": "gpt-4o",
     "base_url": None,
     "max_tokens": 64,
@@ -21,8 +21,6 @@ SECTION = {
     "api_key_env": "OPENAI_API_KEY",
     "timeout_s": 60,
     "max_retries": 3,
-    "price": {"input": 2.5},
-    "tool_protocol": "native",
 }
 REQUEST = {
     "messages": [{"role": "user", "content": "1+1?"}],
@@ -33,15 +31,19 @@ REQUEST = {
 }
 
 
+def identity(section: dict | None = None) -> dict:
+    """The identity the OpenAI backend declares for a model section (builds no client)."""
+    return OpenAIChatModel(**(section or SECTION)).identity()
+
+
 def key(section: dict | None = None, request: dict | None = None, seed: int = 1) -> str:
-    return cache_key(model_identity(section or SECTION), request or REQUEST, seed)
+    return cache_key(identity(section), request or REQUEST, seed)
 
 
 @pytest.mark.parametrize(
     ("change", "value"),
     [
         ("model", "gpt-4o-mini"),
-        ("backend", "transformers"),
         ("base_url", "http://127.0.0.1:1"),
         ("max_tokens", 65),
         ("temperature", 0.7),
@@ -57,11 +59,9 @@ def test_model_settings_that_change_outputs_change_the_key(change: str, value: o
         ("timeout_s", 5),
         ("max_retries", 0),
         ("api_key_env", "OTHER_KEY"),
-        ("price", {}),
-        ("tool_protocol", "text"),
     ],
 )
-def test_timeouts_retries_keys_and_prices_do_not(change: str, value: object) -> None:
+def test_timeouts_retries_and_keys_do_not(change: str, value: object) -> None:
     assert key({**SECTION, change: value}) == key()
 
 
@@ -73,6 +73,8 @@ def test_timeouts_retries_keys_and_prices_do_not(change: str, value: object) -> 
         ("tool_choice", "required"),
         ("stop", ["</tool_call>"]),
         ("assistant_prefix", "<tool_call>"),
+        ("temperature", 0.7),
+        ("seed", 5),
     ],
 )
 def test_every_part_of_the_request_changes_the_key(change: str, value: object) -> None:
@@ -85,10 +87,37 @@ def test_seed_matters_only_when_sampling() -> None:
     assert key(sampling, seed=1) != key(sampling, seed=2)
 
 
+def test_a_call_s_own_temperature_decides_whether_it_samples() -> None:
+    sampled = {**REQUEST, "temperature": 0.7}
+    assert key(request=sampled, seed=1) != key(request=sampled, seed=2)
+    greedy = {**REQUEST, "temperature": 0.0}  # a greedy call on a sampling model
+    sampling = {**SECTION, "temperature": 0.7}
+    assert key(sampling, greedy, seed=1) == key(sampling, greedy, seed=2)
+
+
+def test_per_call_samples_replay_themselves_and_never_each_other(tmp_path: Path) -> None:
+    inner = ScriptedModel(reply("draw 1"), reply("draw 2"))
+    model = CachedChatModel(inner, ResponseStore(tmp_path), seed=1)
+    messages = REQUEST["messages"]
+    first = asyncio.run(model.complete(messages, temperature=0.7, seed=11))
+    second = asyncio.run(model.complete(messages, temperature=0.7, seed=12))
+    assert (first.text, second.text) == ("draw 1", "draw 2")
+    assert [c["seed"] for c in inner.calls] == [11, 12]  # the options reach the model
+    rerun = CachedChatModel(ScriptedModel(), ResponseStore(tmp_path), seed=1)
+    assert asyncio.run(rerun.complete(messages, temperature=0.7, seed=12)).text == "draw 2"
+    assert asyncio.run(rerun.complete(messages, temperature=0.7, seed=11)).text == "draw 1"
+
+
+def test_requests_without_sampling_options_keep_their_old_keys() -> None:
+    from delegate.models.base import ModelWrapper
+
+    assert ModelWrapper.request(REQUEST["messages"], {}) == REQUEST
+
+
 def test_a_hit_replays_usage_and_latency_and_skips_the_model(tmp_path: Path) -> None:
     store = ResponseStore(tmp_path)
     inner = ScriptedModel(reply(r"\boxed{2}", ("f", "{}"), tokens=(30, 7)))
-    model = CachedChatModel(inner, store, model_identity(SECTION), seed=1)
+    model = CachedChatModel(inner, store, seed=1)
     first = asyncio.run(model.complete(REQUEST["messages"]))
     second = asyncio.run(model.complete(REQUEST["messages"]))
     assert len(inner.calls) == 1
@@ -96,13 +125,13 @@ def test_a_hit_replays_usage_and_latency_and_skips_the_model(tmp_path: Path) -> 
     assert second.usage == Usage(30, 0, 7, 1) and second.latency_s == first.latency_s
     assert (second.text, second.tool_calls) == (first.text, first.tool_calls)
     # Another process (a new store object on the same directory) sees the entry too.
-    again = CachedChatModel(ScriptedModel(), ResponseStore(tmp_path), model_identity(SECTION), 1)
+    again = CachedChatModel(ScriptedModel(), ResponseStore(tmp_path), 1)
     assert asyncio.run(again.complete(REQUEST["messages"])).cache_hit
 
 
 def test_failures_are_not_cached(tmp_path: Path) -> None:
     inner = ScriptedModel(RuntimeError("503"), reply("ok"))
-    model = CachedChatModel(inner, ResponseStore(tmp_path), model_identity(SECTION), seed=1)
+    model = CachedChatModel(inner, ResponseStore(tmp_path), seed=1)
     with pytest.raises(RuntimeError):
         asyncio.run(model.complete(REQUEST["messages"]))
     assert asyncio.run(model.complete(REQUEST["messages"])).text == "ok"
@@ -110,7 +139,7 @@ def test_failures_are_not_cached(tmp_path: Path) -> None:
 
 def test_an_option_left_out_keys_like_its_default_and_unknown_ones_fail(tmp_path: Path) -> None:
     inner = ScriptedModel(reply("ok"))
-    model = CachedChatModel(inner, ResponseStore(tmp_path), model_identity(SECTION), seed=1)
+    model = CachedChatModel(inner, ResponseStore(tmp_path), seed=1)
     asyncio.run(model.complete(REQUEST["messages"]))
     assert asyncio.run(model.complete(REQUEST["messages"], stop=None, tools=None)).cache_hit
     assert len(inner.calls) == 1

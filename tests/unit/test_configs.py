@@ -17,11 +17,11 @@ def options(group: str) -> list[str]:
 
 
 def test_groups_offer_the_documented_options() -> None:
-    assert options("strategy") == ["llm", "router", "slm"]
+    assert options("strategy") == ["cascade", "llm", "router", "slm"]
     assert {"gpt-4o", "gpt-4o-mini", "local"} <= set(options("llm"))
     assert {"qwen2.5-math-1.5b", "smollm2-135m", "vllm"} <= set(options("slm"))
     assert options("dataset") == ["gsm8k", "mini"]
-    assert len(options("prompt")) >= 2
+    assert {"cot", "reference", "eager", "frugal"} <= set(options("prompt"))
     assert {"offline", "paper"} <= set(options("experiment"))
 
 
@@ -55,7 +55,27 @@ def test_every_prompt_set_is_complete(prompt: str) -> None:
     cfg = resolved(f"prompt={prompt}")
     prompts = PromptSet.from_config(cfg["prompt"])
     assert "boxed" in prompts.system and "boxed" in prompts.router_system
-    assert "boxed" in prompts.tool_system
+    assert "boxed" in prompts.tool_system and "boxed" in prompts.review_user
+    assert prompts.calculator_name != prompts.tool_name
+
+
+@pytest.mark.parametrize("prompt", ["eager", "frugal"])
+def test_router_knob_prompt_sets_share_cot_answer_texts(prompt: str) -> None:
+    """Their LLM-only reference is the very configuration of cot's."""
+    from delegate.build import run_identity
+    from delegate.data import load_problems
+
+    cot, knob = resolved("prompt=cot", "dataset=mini"), resolved(f"prompt={prompt}", "dataset=mini")
+    assert (knob["prompt"]["system"], knob["prompt"]["user"]) == (
+        cot["prompt"]["system"],
+        cot["prompt"]["user"],
+    )
+    assert knob["prompt"]["tool_guidance"] != cot["prompt"]["tool_guidance"]
+    problems = load_problems(cot["dataset"])
+    assert run_identity(knob, Models(knob), problems, "llm") == run_identity(
+        cot, Models(cot), problems, "llm"
+    )
+    assert run_identity(knob, Models(knob), problems) != run_identity(cot, Models(cot), problems)
 
 
 @pytest.mark.parametrize("strategy", options("strategy"))
@@ -69,7 +89,8 @@ def test_every_strategy_builds_under_every_experiment(
     models = Models(cfg)
     built = build_strategy(cfg, models)
     assert built.name == strategy
-    expected = {"llm": {"llm"}, "slm": {"slm"}, "router": {"llm", "slm"}}[strategy]
+    both = {"llm", "slm"}
+    expected = {"llm": {"llm"}, "slm": {"slm"}, "router": both, "cascade": both}[strategy]
     assert set(models.built()) == expected
 
 
@@ -77,9 +98,10 @@ def test_offline_preset_is_offline_and_forces_delegation() -> None:
     cfg = resolved("experiment=offline", "strategy=router")
     assert cfg["llm"]["backend"] == cfg["slm"]["backend"] == "transformers"
     assert cfg["dataset"]["name"] == "mini"
-    router = build_strategy(cfg, Models(cfg))
+    models = Models(cfg)
+    router = build_strategy(cfg, models)
     assert isinstance(router, RouterStrategy)
-    assert router.protocol == "text" and router.tool_choice == "required"
+    assert models.tool_protocol("llm") == "text" and router.tool_choice == "required"
 
 
 def test_paper_preset_matches_the_reference_setting() -> None:
@@ -120,3 +142,61 @@ def test_every_launcher_option_composes_with_the_sweep_callback(
     assert cfg.hydra.launcher._target_ == f"hydra_plugins.{target}"
     assert cfg.hydra.launcher[setting[0]] == setting[1]
     assert cfg.hydra.callbacks.sweep._target_ == "delegate.sweep.SweepCallback"
+
+
+def test_cascade_composes_with_its_settings_and_they_are_part_of_its_identity() -> None:
+    from delegate.build import run_identity, strategy_settings
+    from delegate.data import load_problems
+    from delegate.strategies.cascade import CascadeSettings, CascadeStrategy
+
+    cfg = resolved("strategy=cascade", "dataset=mini")
+    settings = strategy_settings(cfg)
+    assert settings == CascadeSettings(samples=5, temperature=0.7, threshold=0.8, escalate="fresh")
+    assert isinstance(build_strategy(cfg, Models(cfg)), CascadeStrategy)
+    problems = load_problems(cfg["dataset"])
+    ident = run_identity(cfg, Models(cfg), problems)
+    assert ident["cascade"] == {
+        "samples": 5,
+        "temperature": 0.7,
+        "threshold": 0.8,
+        "escalate": "fresh",
+    }
+    assert set(ident["prompt"]) == {"system", "user", "review_user"}
+    other = resolved("strategy=cascade", "dataset=mini", "cascade.threshold=0.6")
+    assert run_identity(other, Models(other), problems) != ident
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("cascade.samples=0", "cascade.samples must be an integer >= 1"),
+        ("cascade.threshold=-0.1", "cascade.threshold must be a number >= 0"),
+        ("cascade.escalate=ask", "cascade.escalate must be one of fresh, review"),
+        ("cascade.temperature=0", "cascade.temperature is 0 with cascade.samples=5"),
+        ("+cascade.sample=3", "unknown key\\(s\\) cascade.sample"),
+    ],
+)
+def test_bad_cascade_settings_fail_with_their_key(override: str, message: str) -> None:
+    from delegate.build import strategy_settings
+    from delegate.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        strategy_settings(resolved("strategy=cascade", override))
+
+
+def test_router_tools_are_part_of_its_identity() -> None:
+    from delegate.build import run_identity
+    from delegate.data import load_problems
+
+    cfg = resolved("dataset=mini")
+    both = resolved("dataset=mini", "router.tools=[small_model,calculator]")
+    problems = load_problems(cfg["dataset"])
+    ident = run_identity(cfg, Models(cfg), problems)
+    assert ident["router"]["tools"] == ("small_model",)
+    assert "calculator_description" in ident["prompt"]
+    assert run_identity(both, Models(both), problems) != ident
+    router = build_strategy(both, Models(both))
+    assert isinstance(router, RouterStrategy) and list(router.tools) == [
+        "ask_small_model",
+        "calculator",
+    ]
