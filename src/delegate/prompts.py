@@ -76,9 +76,7 @@ class PromptSet:
 
     def router_system_for(self, guidance: Iterable[str]) -> str:
         """The router's system prompt offering tools with these guidance sentences, one a line."""
-        return self.router_system.replace(
-            TOOLS_PLACEHOLDER, "\n".join(g.strip() for g in guidance)
-        )
+        return self.router_system.replace(TOOLS_PLACEHOLDER, "\n".join(g.strip() for g in guidance))
 
     def review_messages(self, question: str, draft: str) -> list[dict[str, Any]]:
         """The large model's request to check the small model's ``draft`` solution."""
