@@ -69,7 +69,7 @@ def _total(rows: Sequence[Row], column: str) -> float:
     return float(sum(_number(r.get(column)) for r in rows))
 
 
-def _delegated(row: Row) -> bool:
+def delegated(row: Row) -> bool:
     """At least one small-model call whose reply came back. Rows written before
     ``slm_tool_calls`` existed had the small model as their only tool: their tool calls count."""
     value = row.get("slm_tool_calls")
@@ -104,7 +104,7 @@ def aggregate(
         "wall_time_s": wall_time_s,
         "trace_wait_s": trace_wait_s,
         "tool_calls_per_problem": _total(rows, "tool_calls") / n,
-        "delegation_rate": sum(_delegated(r) for r in rows) / n,
+        "delegation_rate": sum(delegated(r) for r in rows) / n,
         "calculator_calls_per_problem": _total(rows, "calculator_calls") / n,
         "escalation_rate": sum(_number(r.get("escalated")) > 0 for r in rows) / n,
     }

@@ -12,7 +12,7 @@ from typing import Any
 
 from delegate.compare import stats
 from delegate.compare.runs import CONFIG_KEYS, RunResult, config_label, load_runs
-from delegate.metrics import percentile
+from delegate.metrics import delegated, percentile
 
 Outcomes = dict[tuple[str, int], bool]  # (seed, problem_id) -> correct
 
@@ -93,7 +93,7 @@ def summarize(config: tuple[str, ...], runs: Sequence[RunResult]) -> dict[str, A
         "latency_p50_s": percentile(latencies, 50),
         "latency_p95_s": percentile(latencies, 95),
         "tool_calls_per_problem": per_problem("tool_calls"),
-        "delegation_rate": sum(int(p["tool_calls"]) > 0 for p in problems) / n if n else 0.0,
+        "delegation_rate": sum(delegated(p) for p in problems) / n if n else 0.0,
         "errors": sum(_failed(p.get("error")) for p in problems),
     }
 
