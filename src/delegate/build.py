@@ -51,6 +51,7 @@ class Models:
 
     def __init__(self, cfg: Mapping[str, Any]) -> None:
         self._cfg = cfg
+        self.seed = int(cfg.get("seed", 0))
         self._built: dict[str, ChatModel] = {}
         cache = cfg.get("cache") or {}
         self._store = ResponseStore(cache["dir"]) if cache.get("enabled") else None
@@ -72,7 +73,7 @@ class Models:
         if role not in self._built:
             model = self._backend(role)
             if self._store is not None:
-                model = CachedChatModel(model, self._store, int(self._cfg.get("seed", 0)))
+                model = CachedChatModel(model, self._store, self.seed)
             if self.tool_protocol(role) == "text":  # outside the cache: it keys on the text
                 model = TextToolModel(model, where=role)
             self._built[role] = TracedChatModel(model, role)  # cache hits are traced too

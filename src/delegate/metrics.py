@@ -43,6 +43,8 @@ METRIC_NAMES = (
     "cost_usd",
     "tool_calls_per_problem",
     "delegation_rate",
+    "calculator_calls_per_problem",
+    "escalation_rate",
 )
 
 Row = Mapping[str, Any]
@@ -65,8 +67,23 @@ def failed(row: Row) -> bool:
     return isinstance(value, str) and bool(value)
 
 
+def _number(value: Any) -> float:
+    """A count from a table cell: missing, None and NaN (a column an older row lacks) are 0."""
+    number = float(value or 0)
+    return 0.0 if math.isnan(number) else number
+
+
 def _total(rows: Sequence[Row], column: str) -> float:
-    return float(sum(float(r.get(column) or 0) for r in rows))
+    return float(sum(_number(r.get(column)) for r in rows))
+
+
+def delegated(row: Row) -> bool:
+    """At least one small-model call whose reply came back. Rows written before
+    ``slm_tool_calls`` existed had the small model as their only tool: their tool calls count."""
+    value = row.get("slm_tool_calls")
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        value = row.get("tool_calls")
+    return _number(value) > 0
 
 
 # Per group (a source, or ``level_<k>``): ``<name>/<group>``. ``cost_usd/<group>`` is the group's
@@ -78,6 +95,7 @@ BREAKDOWN_NAMES = (
     "cost_usd",
     "cost_per_problem_usd",
     "delegation_rate",
+    "escalation_rate",
 )
 _UNSAFE_RE = re.compile(r"[^A-Za-z0-9_.\-]")  # MLflow metric names allow little else
 
@@ -91,7 +109,8 @@ def _group_metrics(rows: Sequence[Row], group: str) -> dict[str, float]:
         "n_problems": float(n),
         "cost_usd": cost,
         "cost_per_problem_usd": cost / n,
-        "delegation_rate": sum(int(r.get("tool_calls") or 0) > 0 for r in rows) / n,
+        "delegation_rate": sum(delegated(r) for r in rows) / n,
+        "escalation_rate": sum(_number(r.get("escalated")) > 0 for r in rows) / n,
     }
     return {f"{name}/{group}": values[name] for name in BREAKDOWN_NAMES}
 
@@ -122,10 +141,12 @@ def aggregate(
     rows: Sequence[Row], wall_time_s: float = 0.0, trace_wait_s: float = 0.0
 ) -> dict[str, float]:
     """The metrics of these per-problem rows (``ProblemRecord.to_row``): ``METRIC_NAMES``, then
-    the ``breakdown`` by source and level. ``delegation_rate`` is
-    the share of problems with any tool call; ``trace_wait_s`` is how long the run waited, after
-    its last problem, for traces to be written (so a run's full time is ``wall_time_s +
-    trace_wait_s``). Rows written before a column existed count it as zero."""
+    the ``breakdown`` by source and level. ``delegation_rate`` is the share of problems with at
+    least one small-model tool call whose reply came back (the calculator does not count;
+    ``calculator_calls_per_problem`` counts it), ``escalation_rate`` the share a cascade sent to
+    the large model (0 for every other strategy, which never escalates); ``trace_wait_s`` is how
+    long the run waited, after its last problem, for traces to be written (so a run's full time
+    is ``wall_time_s + trace_wait_s``). Rows written before a column existed count it as zero."""
     n = len(rows)
     if n == 0:
         raise ValueError("no rows to aggregate")
@@ -142,7 +163,9 @@ def aggregate(
         "wall_time_s": wall_time_s,
         "trace_wait_s": trace_wait_s,
         "tool_calls_per_problem": _total(rows, "tool_calls") / n,
-        "delegation_rate": sum(int(r.get("tool_calls") or 0) > 0 for r in rows) / n,
+        "delegation_rate": sum(delegated(r) for r in rows) / n,
+        "calculator_calls_per_problem": _total(rows, "calculator_calls") / n,
+        "escalation_rate": sum(_number(r.get("escalated")) > 0 for r in rows) / n,
     }
     for column in SUMMED:
         metrics[column] = _total(rows, column)

@@ -1,25 +1,43 @@
 """Prompt sets: every text a run sends to a model, from one YAML file in ``conf/prompt/``.
 
-Templates are plain text with a single placeholder, ``{question}``; nothing else is substituted,
-so LaTeX braces such as ``\\boxed{}`` need no escaping.
+Templates are plain text with a few named placeholders: ``{question}`` in the user templates,
+``{tools}`` in the router's system prompt (the offered tools' guidance sentences), ``{draft}`` in
+the cascade's review template. Nothing else is substituted, so LaTeX braces such as
+``\\boxed{}`` need no escaping.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import Any
 
 from delegate.errors import ConfigError
 
 PLACEHOLDER = "{question}"
+TOOLS_PLACEHOLDER = "{tools}"
+DRAFT_PLACEHOLDER = "{draft}"
+# The placeholders each template must hold.
+_REQUIRED = {
+    "user": (PLACEHOLDER,),
+    "tool_user": (PLACEHOLDER,),
+    "router_system": (TOOLS_PLACEHOLDER,),
+    "review_user": (PLACEHOLDER, DRAFT_PLACEHOLDER),
+}
+_REVIEW_FIELDS = re.compile(r"\{(question|draft)\}")
 
 
 @dataclass(frozen=True)
 class PromptSet:
-    """The system/user templates for all strategies, the router's tool and the small model's brief.
+    """The system/user templates for all strategies, the router's tools and the small model's
+    brief.
 
-    ``system``/``user`` are shared by ``llm`` and ``slm``: both answer under the same instructions;
-    the router's system prompt carries the same answer-format instruction.
+    ``system``/``user`` are shared by ``llm``, ``slm`` and ``cascade``: all answer under the same
+    instructions; the router's system prompt carries the same answer-format instruction, with
+    ``{tools}`` where the offered tools' ``*_guidance`` sentences go, so it never promises a tool
+    that is not offered. ``review_user`` is the cascade's ``escalate=review`` request: the
+    problem and the small model's draft solution, for the large model to check.
     """
 
     name: str
@@ -29,8 +47,14 @@ class PromptSet:
     tool_name: str
     tool_description: str
     tool_argument_description: str
+    tool_guidance: str
     tool_system: str
     tool_user: str
+    calculator_name: str
+    calculator_description: str
+    calculator_argument_description: str
+    calculator_guidance: str
+    review_user: str
 
     @classmethod
     def from_config(cls, cfg: Any) -> PromptSet:
@@ -42,10 +66,27 @@ class PromptSet:
                 f"prompt set {values.get('name')!r}: missing keys {sorted(missing)}, "
                 f"unknown keys {sorted(unknown)} <prompt>"
             )
-        for key in ("user", "tool_user"):
-            if PLACEHOLDER not in values[key]:
-                raise ConfigError(f"the template needs a {PLACEHOLDER} placeholder <prompt.{key}>")
+        for key, placeholders in _REQUIRED.items():
+            for placeholder in placeholders:
+                if placeholder not in str(values[key]):
+                    raise ConfigError(
+                        f"the template needs a {placeholder} placeholder <prompt.{key}>"
+                    )
         return cls(**{k: str(v) for k, v in values.items()})
+
+    def router_system_for(self, guidance: Iterable[str]) -> str:
+        """The router's system prompt offering tools with these guidance sentences, one a line."""
+        return self.router_system.replace(TOOLS_PLACEHOLDER, "\n".join(g.strip() for g in guidance))
+
+    def review_messages(self, question: str, draft: str) -> list[dict[str, Any]]:
+        """The large model's request to check the small model's ``draft`` solution."""
+        # One pass, so a question that contains "{draft}" is not substituted into.
+        values = {"question": question, "draft": draft.strip()}
+        user = _REVIEW_FIELDS.sub(lambda m: values[m.group(1)], self.review_user)
+        return [
+            {"role": "system", "content": self.system.strip()},
+            {"role": "user", "content": user.strip()},
+        ]
 
     def messages(self, system: str, user_template: str, question: str) -> list[dict[str, Any]]:
         return [

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from delegate.accounting import Price
 from delegate.data import Problem
 from delegate.scoring import answers_match, extract_answer, extract_strict
+from delegate.tools.calculator_tool import KIND as CALCULATOR
+from delegate.tools.small_model import KIND as SMALL_MODEL
 
 if TYPE_CHECKING:  # the report reads records without importing the strategies and models
     from delegate.strategies import Trace
@@ -77,11 +79,22 @@ class ProblemRecord:
     source: str = ""
     level: int | None = None
     subject: str | None = None
+    # Tool calls by tool: small-model calls whose reply came back, and calculator calls (all).
+    slm_tool_calls: int = 0
+    calculator_calls: int = 0
+    # The cascade's small-model verdict (strategy=cascade only): each sample's extracted answer,
+    # the majority answer, its share of the samples, and whether the problem escalated.
+    slm_answers: tuple[str | None, ...] = ()
+    slm_answer: str | None = None
+    confidence: float | None = None
+    escalated: bool = False
 
     def to_row(self) -> dict[str, Any]:
-        """A flat, JSON-ready row (the tool-call log as JSON text, for tables)."""
+        """A flat, JSON-ready row (the tool-call log and the small model's answers as JSON
+        text, for tables)."""
         row = {k: getattr(self, k) for k in self.__dataclass_fields__}
         row["tool_call_log"] = json.dumps(list(self.tool_call_log))
+        row["slm_answers"] = json.dumps(list(self.slm_answers))
         return row
 
     @classmethod
@@ -102,6 +115,7 @@ class ProblemRecord:
             raise ValueError(f"a record row needs {', '.join(missing)}")
         log = values["tool_call_log"]
         values["tool_call_log"] = tuple(json.loads(log) if isinstance(log, str) else log)
+        values["slm_answers"] = tuple(json.loads(values.get("slm_answers") or "[]"))
         return cls(**values)
 
 
@@ -154,4 +168,12 @@ def make_record(
         source=problem.source,
         level=problem.level,
         subject=problem.subject,
+        slm_tool_calls=sum(
+            c.tool == SMALL_MODEL and c.slm_text is not None for c in trace.tool_calls
+        ),
+        calculator_calls=sum(c.tool == CALCULATOR for c in trace.tool_calls),
+        slm_answers=tuple(trace.slm_answers or ()),
+        slm_answer=trace.slm_answer,
+        confidence=trace.confidence,
+        escalated=trace.escalated,
     )

@@ -242,3 +242,56 @@ def scripted_server() -> Iterator[Any]:
     yield start
     for s in servers:
         s.close()
+
+
+class TableServer:
+    """A real, deterministic OpenAI-compatible server on 127.0.0.1: each chat request is answered
+    by ``answer(request) -> (text, prompt_tokens, completion_tokens)``, a pure function of the
+    request body (its messages, ``temperature``, ``seed``...). Requests are recorded."""
+
+    def __init__(self, answer: Any) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                with server._lock:
+                    server.requests.append(request)
+                text, prompt_tokens, completion_tokens = answer(request)
+                body = canned_completion(text)
+                body["usage"] = {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": completion_tokens,
+                    "total_tokens": prompt_tokens + completion_tokens,
+                }
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture
+def table_server() -> Iterator[Any]:
+    servers: list[TableServer] = []
+
+    def start(answer: Any) -> TableServer:
+        servers.append(TableServer(answer))
+        return servers[-1]
+
+    yield start
+    for s in servers:
+        s.close()

@@ -120,7 +120,8 @@ def test_bad_tool_calls_from_the_endpoint_are_recorded(
     llm = scripted_server([(200, {}, tool_call_completion(name, arguments))])
     slm = scripted_server([])
     metrics, row, calls = router_run(llm.url, slm.url, store, tmp_path)
-    assert metrics["n_errors"] == 0 and metrics["delegation_rate"] == 0.5
+    assert metrics["n_errors"] == 0 and metrics["tool_calls_per_problem"] == 0.5
+    assert metrics["delegation_rate"] == 0  # no small-model reply came back
     assert error in calls[0]["error"]
     assert slm.arrivals == []  # nothing was sent to the small model
     assert row["final_text"] == r"The answer is \boxed{84}."  # the large model went on
@@ -159,7 +160,9 @@ def test_small_model_faults_follow_the_configured_policy(
         f"router.on_tool_error={policy}",
     )
     assert calls[0]["error"].startswith(error)  # recorded on the tool call, in the table
-    assert metrics["delegation_rate"] == 0.5  # the attempt is on record either way
+    assert metrics["tool_calls_per_problem"] == 0.5  # the attempt is on record either way
+    # A delegation is a small-model reply that came back, with or without an answer in it.
+    assert metrics["delegation_rate"] == (0.5 if fault == "no answer" else 0)
     # A reply without an answer is not a failure of the small model: the policy is for failures.
     fails_problem = policy == "fail" and fault != "no answer"
     assert metrics["n_errors"] == int(fails_problem)

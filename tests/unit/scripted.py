@@ -49,3 +49,26 @@ class ScriptedModel:
         if isinstance(item, Exception):
             raise item
         return item
+
+
+class ScriptedProvider:
+    """A ``ModelProvider`` over scripted models, for building strategies with their real
+    builders; records which roles were built."""
+
+    def __init__(
+        self, llm: ScriptedModel | None = None, slm: ScriptedModel | None = None, seed: int = 123
+    ) -> None:
+        self._models = {"llm": llm or ScriptedModel(name="llm"), "slm": slm or ScriptedModel()}
+        self.seed = seed
+        self.built: set[str] = set()
+
+    def llm(self) -> Any:
+        self.built.add("llm")
+        return self._models["llm"]
+
+    def slm(self) -> Any:
+        self.built.add("slm")
+        return self._models["slm"]
+
+    def check_can_force_tool_call(self, role: str) -> None:
+        return None

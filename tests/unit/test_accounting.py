@@ -34,7 +34,8 @@ def test_price_config_errors_name_the_key() -> None:
 def _record(pid: int, text: str, *, error: str | None = None, calls: int = 0, latency: float = 1.0):
     trace = Trace(llm_usage=Usage(1000, 0, 100, 1), slm_usage=Usage(50, 0, 10, 1))
     trace.tool_calls = [
-        ToolCallRecord("ask", "{}", "q", "1", "1", Usage(), 0.0) for _ in range(calls)
+        ToolCallRecord("ask", "{}", "q", "1", "1", Usage(), 0.0, tool="small_model")
+        for _ in range(calls)
     ]
     return make_record(Problem(pid, "q", "12"), text, trace, latency, GPT4O, Price(1, 1, 2), error)
 

@@ -21,7 +21,8 @@ def record(
 ) -> ProblemRecord:
     problem = Problem(pid, "q", "12", source=source, level=level, subject="Algebra")
     trace = Trace(llm_usage=Usage(tokens, 0, 0, 1))
-    trace.tool_calls = [ToolCallRecord("ask", "{}", "q", "1", "1", Usage(), 0.0)] * calls
+    call = ToolCallRecord("ask", "{}", "q", "1", "1", Usage(), 0.0, tool="small_model")
+    trace.tool_calls = [call] * calls
     text = r"\boxed{12}" if right else r"\boxed{13}"
     return make_record(problem, text, trace, 1.0, PRICE, Price(0, 0, 0), None)
 

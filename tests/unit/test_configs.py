@@ -18,11 +18,11 @@ def options(group: str) -> list[str]:
 
 
 def test_groups_offer_the_documented_options() -> None:
-    assert options("strategy") == ["llm", "router", "slm"]
+    assert options("strategy") == ["cascade", "llm", "router", "slm"]
     assert {"gpt-4o", "gpt-4o-mini", "local"} <= set(options("llm"))
     assert {"qwen2.5-math-1.5b", "smollm2-135m", "vllm"} <= set(options("slm"))
     assert options("dataset") == ["gsm-hard", "gsm8k", "jsonl", "math500", "mini", "mixed", "svamp"]
-    assert len(options("prompt")) >= 2
+    assert {"cot", "reference", "eager", "frugal"} <= set(options("prompt"))
     assert {"offline", "paper"} <= set(options("experiment"))
 
 
@@ -61,7 +61,27 @@ def test_every_prompt_set_is_complete(prompt: str) -> None:
     cfg = resolved(f"prompt={prompt}")
     prompts = PromptSet.from_config(cfg["prompt"])
     assert "boxed" in prompts.system and "boxed" in prompts.router_system
-    assert "boxed" in prompts.tool_system
+    assert "boxed" in prompts.tool_system and "boxed" in prompts.review_user
+    assert prompts.calculator_name != prompts.tool_name
+
+
+@pytest.mark.parametrize("prompt", ["eager", "frugal"])
+def test_router_knob_prompt_sets_share_cot_answer_texts(prompt: str) -> None:
+    """Their LLM-only reference is the very configuration of cot's."""
+    from delegate.build import run_identity
+    from delegate.data import load_problems
+
+    cot, knob = resolved("prompt=cot", "dataset=mini"), resolved(f"prompt={prompt}", "dataset=mini")
+    assert (knob["prompt"]["system"], knob["prompt"]["user"]) == (
+        cot["prompt"]["system"],
+        cot["prompt"]["user"],
+    )
+    assert knob["prompt"]["tool_guidance"] != cot["prompt"]["tool_guidance"]
+    problems = load_problems(cot["dataset"])
+    assert run_identity(knob, Models(knob), problems, "llm") == run_identity(
+        cot, Models(cot), problems, "llm"
+    )
+    assert run_identity(knob, Models(knob), problems) != run_identity(cot, Models(cot), problems)
 
 
 @pytest.mark.parametrize("strategy", options("strategy"))
@@ -75,7 +95,8 @@ def test_every_strategy_builds_under_every_experiment(
     models = Models(cfg)
     built = build_strategy(cfg, models)
     assert built.name == strategy
-    expected = {"llm": {"llm"}, "slm": {"slm"}, "router": {"llm", "slm"}}[strategy]
+    both = {"llm", "slm"}
+    expected = {"llm": {"llm"}, "slm": {"slm"}, "router": both, "cascade": both}[strategy]
     assert set(models.built()) == expected
 
 
@@ -83,9 +104,10 @@ def test_offline_preset_is_offline_and_forces_delegation() -> None:
     cfg = resolved("experiment=offline", "strategy=router")
     assert cfg["llm"]["backend"] == cfg["slm"]["backend"] == "transformers"
     assert cfg["dataset"]["name"] == "mini"
-    router = build_strategy(cfg, Models(cfg))
+    models = Models(cfg)
+    router = build_strategy(cfg, models)
     assert isinstance(router, RouterStrategy)
-    assert router.settings.tool_choice == "required"
+    assert router.tool_choice == "required"
     assert isinstance(router.llm.inner, TextToolModel)  # text protocol, wrapped by the model layer
 
 

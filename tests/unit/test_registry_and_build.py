@@ -12,7 +12,7 @@ from delegate.strategies import STRATEGIES
 
 
 def test_registries_hold_the_documented_names() -> None:
-    assert STRATEGIES.names() == ["llm", "router", "slm"]
+    assert STRATEGIES.names() == ["cascade", "llm", "router", "slm"]
     assert BACKENDS.names() == ["llama_cpp", "openai", "transformers"]
     assert DATASETS.names() == ["gsm-hard", "gsm8k", "jsonl", "math500", "mini", "mixed", "svamp"]
 
@@ -21,7 +21,8 @@ def test_unknown_name_lists_known_names_and_suggests() -> None:
     with pytest.raises(ConfigError) as e:
         STRATEGIES.get("ruoter")
     assert str(e.value) == (
-        "unknown strategy 'ruoter' <strategy.name>; known: llm, router, slm. Did you mean 'router'?"
+        "unknown strategy 'ruoter' <strategy.name>; known: cascade, llm, router, slm. "
+        "Did you mean 'router'?"
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -13,10 +14,10 @@ from delegate.data import Problem
 from delegate.models import tool_format
 from delegate.models.text_tools import TextToolModel
 from delegate.prompts import PromptSet
-from delegate.strategies import Trace
+from delegate.strategies import STRATEGIES, Trace
 from delegate.strategies.router import RouterSettings, RouterStrategy, ToolError
 
-from .scripted import ScriptedModel, reply
+from .scripted import ScriptedModel, ScriptedProvider, reply
 
 PROMPTS = PromptSet.from_config(
     yaml.safe_load((Path(__file__).parents[2] / "conf/prompt/cot.yaml").read_text())
@@ -34,19 +35,23 @@ def solve(router: RouterStrategy) -> tuple[str, Trace]:
     return asyncio.run(router.solve(PROBLEM, trace)), trace
 
 
-DEFAULTS = {
+SETTINGS = {
     "max_tool_calls": 3,
     "tool_choice": "auto",
     "tool_result": "boxed",
     "on_tool_error": "report",
+    "tools": ["small_model"],
 }
 
 
 def make(llm: ScriptedModel, slm: ScriptedModel, protocol: str = "native", **kw) -> RouterStrategy:
-    """A router over scripted models; ``protocol="text"`` wraps the large one as the model layer
-    does for ``llm.tool_protocol=text``."""
-    large = TextToolModel(llm, where="llm") if protocol == "text" else llm
-    return RouterStrategy(large, slm, PROMPTS, RouterSettings(**{**DEFAULTS, **kw}))  # type: ignore[arg-type]
+    """The router as its registered builder makes it; ``protocol=text`` wraps the large model in
+    the model layer's text tool protocol, as ``build.Models`` does."""
+    large: Any = TextToolModel(llm, where="llm") if protocol == "text" else llm
+    settings = RouterSettings(**{**SETTINGS, **kw})
+    router = STRATEGIES.get("router").build(ScriptedProvider(large, slm), PROMPTS, settings)
+    assert isinstance(router, RouterStrategy)
+    return router
 
 
 def test_no_tool_call_means_no_delegation() -> None:
@@ -175,8 +180,9 @@ def test_text_protocol_parses_blocks_and_returns_results_as_user_turns() -> None
     first = llm.calls[0]
     assert "tools" not in first and first["stop"] == tool_format.STOP
     assert "<tool_call>" in first["messages"][0]["content"]  # the format is taught in the prompt
-    block = tool_format.format_call({"name": ASK, "arguments": args("3*4?")})
-    assert llm.calls[1]["messages"][-2] == {"role": "assistant", "content": f"Let me ask.\n{block}"}
+    # The call goes back in the canonical block the model layer writes, after the prose.
+    block = tool_format.format_call({"name": ASK, "arguments": json.dumps({"question": "3*4?"})})
+    assert llm.calls[1]["messages"][-2] == {"role": "assistant", "content": "Let me ask.\n" + block}
     assert llm.calls[1]["messages"][-1]["content"] == "<tool_result>\n12\n</tool_result>"
     assert trace.tool_calls[0].question == "3*4?"
 

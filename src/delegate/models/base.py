@@ -42,7 +42,8 @@ class Completion:
 
 
 class ChatModel(Protocol):
-    """A chat model with fixed generation settings (temperature, max tokens) bound at build time."""
+    """A chat model with generation settings (temperature, max tokens) bound at build time; a
+    call may choose its own temperature and seed (a strategy that draws several samples)."""
 
     name: str
 
@@ -66,6 +67,8 @@ class ChatModel(Protocol):
         tool_choice: str | dict[str, Any] | None = None,
         stop: list[str] | None = None,
         assistant_prefix: str | None = None,
+        temperature: float | None = None,
+        seed: int | None = None,
     ) -> Completion:
         """Generate one assistant turn.
 
@@ -76,12 +79,17 @@ class ChatModel(Protocol):
             stop: strings that end generation; they are not part of the returned text.
             assistant_prefix: text the assistant turn is forced to start with (local models only);
                 it is part of the returned text.
+            temperature: this call's sampling temperature, in place of the model's own (None:
+                the model's); 0 is greedy.
+            seed: this call's sampling seed, so a sampled call can be repeated exactly and
+                calls with different seeds draw differently (None: the backend's own).
         """
         ...
 
 
 # The keyword options of ``ChatModel.complete``, for wrappers that take them as ``**options``.
-OPTIONS = ("tools", "tool_choice", "stop", "assistant_prefix")
+OPTIONS = ("tools", "tool_choice", "stop", "assistant_prefix", "temperature", "seed")
+_SAMPLING_OPTIONS = ("temperature", "seed")
 
 
 class ModelWrapper:
@@ -96,11 +104,17 @@ class ModelWrapper:
 
     @staticmethod
     def request(messages: list[Message], options: dict[str, Any]) -> dict[str, Any]:
-        """The whole request, every option present (None when not given)."""
+        """The whole request, every option present (None when not given) except the per-call
+        sampling options, which appear only when set: a request without them is described (and
+        cached) exactly as before they existed."""
         unknown = set(options) - set(OPTIONS)
         if unknown:
             raise TypeError(f"complete() got unexpected options {sorted(unknown)}")
-        return {"messages": messages, **{k: options.get(k) for k in OPTIONS}}
+        request = {"messages": messages, **{k: options.get(k) for k in OPTIONS}}
+        for key in _SAMPLING_OPTIONS:
+            if request[key] is None:
+                del request[key]
+        return request
 
     def identity(self) -> dict[str, Any]:
         return self.inner.identity()

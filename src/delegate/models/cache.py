@@ -3,8 +3,9 @@
 The key covers everything that changes a model's output: the model's identity as its backend
 declares it (``ChatModel.identity``: backend, model, endpoint, resolved device and dtype,
 generation settings), the messages, the tools and tool choice, stop strings and any
-forced prefix, and, when the model samples (``temperature > 0``), the run's seed, so that only a
-replay of the same draw hits. Timeouts, retries and API keys are never part of it.
+forced prefix, a call's own temperature and seed when it sets them, and, when the call samples
+(``temperature > 0``), the run's seed, so that only a replay of the same draw hits. Timeouts,
+retries and API keys are never part of it.
 
 A hit returns the original completion with its original usage and latency, flagged ``cache_hit``.
 Entries live in one SQLite file (``cache.dir``), safe for concurrent processes.
@@ -26,8 +27,12 @@ from delegate.models.base import ChatModel, Completion, Message, ModelWrapper, T
 
 
 def cache_key(identity: Mapping[str, Any], request: Mapping[str, Any], seed: int | None) -> str:
-    """A digest of the model identity, the request, and the seed when the model samples."""
-    sampling = float(identity.get("temperature") or 0.0) > 0
+    """A digest of the model identity, the request, and the seed when the model samples (at the
+    request's own temperature when it sets one)."""
+    temperature = request.get("temperature")
+    if temperature is None:
+        temperature = identity.get("temperature")
+    sampling = float(temperature or 0.0) > 0
     payload = {
         "model": dict(identity),
         "request": dict(request),

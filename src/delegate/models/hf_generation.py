@@ -4,7 +4,10 @@ Greedy requests (``temperature == 0``) use a plain decode loop that drops each r
 as soon as it ends (an end token or a stop string), so a batch costs its rows' own lengths rather
 than the longest row's length times the batch size; outputs equal ``generate``'s greedy ones.
 Its key/value cache grows in place (``kv_cache``) rather than by concatenation.
-Sampled requests go through ``generate``.
+Sampled requests go through ``generate``. A sampled request with a seed is generated alone, after
+seeding torch's generator with it under a process-wide lock: its tokens then depend on its prompt
+and seed only, not on what else was batched or sampled before it (the batcher groups requests by
+seed, so such a "batch" holds requests of one seed, generated one after another).
 
 Token counts follow one rule for both paths: an end token the model wrote is an output token, and
 a row stopped by a stop string ends with the token that completed it. A row that reached
@@ -13,6 +16,7 @@ a row stopped by a stop string ends with the token that completed it. A row that
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,9 +27,12 @@ class Request:
     max_new_tokens: int
     temperature: float
     stop: tuple[str, ...]
+    seed: int | None = None  # sampled requests only: seeds torch's generator for this request
 
 
 Generated = tuple[str, int, int, str]  # text, input tokens, output tokens, finish reason
+
+_SEEDED = threading.Lock()  # held from seeding torch's global generator to the end of the draw
 
 
 def generate_batch(
@@ -36,11 +43,17 @@ def generate_batch(
     import torch
 
     first = requests[0]
+    if first.temperature > 0 and first.seed is not None and len(requests) > 1:
+        return [r for one in requests for r in generate_batch(tokenizer, model, end_ids, [one])]
     enc = tokenizer(
         [r.prompt for r in requests], return_tensors="pt", padding=True, add_special_tokens=False
     ).to(model.device)
     with torch.inference_mode():
-        if first.temperature > 0:
+        if first.temperature > 0 and first.seed is not None:
+            with _SEEDED:  # the global generator is shared: no other draw between seed and use
+                torch.manual_seed(first.seed)
+                rows = _sample(tokenizer, model, end_ids, enc, first)
+        elif first.temperature > 0:
             rows = _sample(tokenizer, model, end_ids, enc, first)
         else:
             rows = _greedy(tokenizer, model, end_ids, enc, first)

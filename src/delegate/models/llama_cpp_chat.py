@@ -119,11 +119,14 @@ class LlamaCppChatModel:
         tool_choice: str | dict[str, Any] | None = None,
         stop: list[str] | None = None,
         assistant_prefix: str | None = None,
+        temperature: float | None = None,
+        seed: int | None = None,
     ) -> Completion:
         use_tools = tool_format.local_tools(tools, tool_choice)
+        sampling = self._sampling(temperature, seed)
         start = time.perf_counter()
         text, usage, reason = await asyncio.to_thread(
-            self._generate, messages, use_tools, list(stop or ()), assistant_prefix or ""
+            self._generate, messages, use_tools, list(stop or ()), assistant_prefix or "", sampling
         )
         calls: tuple[Any, ...] = ()
         if use_tools:
@@ -136,20 +139,25 @@ class LlamaCppChatModel:
             finish_reason=tool_format.finish_reason(reason, calls),
         )
 
+    def _sampling(self, temperature: float | None, seed: int | None) -> dict[str, Any]:
+        """llama.cpp's sampling settings for a call: its own temperature and seed, else the
+        model's. The seed is set on the shared context under its lock, so a seeded call draws
+        the same tokens whatever ran before it."""
+        temperature = self.temperature if temperature is None else float(temperature)
+        if temperature > 0:
+            return {"temperature": temperature, "seed": self._seed if seed is None else int(seed)}
+        return {"temperature": 0.0, "top_k": 1}
+
     def _generate(
         self,
         messages: list[Message],
         tools: list[dict[str, Any]] | None,
         stop: list[str],
         prefix: str,
+        sampling: dict[str, Any],
     ) -> tuple[str, Usage, str | None]:
         engine = self._engine()
         rendered = engine.formatter(messages=messages, tools=tools)
-        sampling: dict[str, Any] = (
-            {"temperature": self.temperature, "seed": self._seed}
-            if self.temperature > 0
-            else {"temperature": 0.0, "top_k": 1}
-        )
         with engine.lock:
             out = engine.llama.create_completion(
                 prompt=rendered.prompt + prefix,

@@ -128,6 +128,8 @@ class OpenAIChatModel:
         tool_choice: str | dict[str, Any] | None = None,
         stop: list[str] | None = None,
         assistant_prefix: str | None = None,
+        temperature: float | None = None,
+        seed: int | None = None,
     ) -> Completion:
         if assistant_prefix:
             raise ConfigError(
@@ -138,8 +140,10 @@ class OpenAIChatModel:
             "model": self.model,
             "messages": messages,
             "max_tokens": self.max_tokens,
-            "temperature": self.temperature,
+            "temperature": self.temperature if temperature is None else float(temperature),
         }
+        if seed is not None:
+            request["seed"] = int(seed)
         if tools:
             request["tools"] = tools
             if tool_choice is not None:

@@ -82,18 +82,19 @@ class TextToolModel(ModelWrapper):
         if not tools:
             return await self.inner.complete(messages, **options)
         text_messages = _as_text(messages, tools)
+        sampling = {k: options[k] for k in ("temperature", "seed") if k in options}
         forced = _forced_tool(tools, request["tool_choice"])
         if forced is not None:
             name, argument = forced
             prefix = tool_format.forced_prefix(name, argument)
             reply = await self.inner.complete(
-                text_messages, stop=tool_format.FORCED_STOP, assistant_prefix=prefix
+                text_messages, stop=tool_format.FORCED_STOP, assistant_prefix=prefix, **sampling
             )
             raw = tool_format.close_forced(reply.text, name, argument)
         else:
             stop = tool_format.STOP + list(request["stop"] or [])
             reply = await self.inner.complete(
-                text_messages, stop=stop, assistant_prefix=request["assistant_prefix"]
+                text_messages, stop=stop, assistant_prefix=request["assistant_prefix"], **sampling
             )
             raw = reply.text
         prose, calls = tool_format.parse_tool_calls(raw)

@@ -1,8 +1,9 @@
 """Strategies: how a problem is answered.
 
 - ``llm``: the large model answers alone; ``slm``: the small model answers alone (``direct.py``).
-- ``router``: the large model may delegate questions to the small model through a tool
-  (``router.py``).
+- ``router``: the large model may call tools: the small model, a calculator (``router.py``).
+- ``cascade``: the small model answers first, several times; the large model answers the problems
+  where those answers disagree (``cascade.py``).
 
 Each is registered by the name used in ``strategy.name`` and builds only the models it uses.
 """
@@ -12,4 +13,4 @@ from delegate.strategies.base import STRATEGIES, Strategy, ToolCallRecord, Trace
 __all__ = ["STRATEGIES", "Strategy", "ToolCallRecord", "Trace"]
 
 # Registration happens on import.
-from delegate.strategies import direct, router  # noqa: F401
+from delegate.strategies import cascade, direct, router  # noqa: F401

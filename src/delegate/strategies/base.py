@@ -15,35 +15,11 @@ from delegate.data import Problem
 from delegate.models import ChatModel, Completion
 from delegate.prompts import PromptSet
 from delegate.registry import Registry
+from delegate.tools.base import ToolCallRecord
+
+__all__ = ["STRATEGIES", "ModelProvider", "Role", "Strategy", "StrategySpec", "ToolCallRecord"]
 
 Role = Literal["llm", "slm"]
-
-
-@dataclass(frozen=True)
-class ToolCallRecord:
-    """One delegation: what the large model asked, what came back, and what it cost."""
-
-    name: str
-    arguments: str
-    question: str | None
-    answer: str | None
-    slm_text: str | None
-    slm_usage: Usage
-    latency_s: float
-    error: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "arguments": self.arguments,
-            "question": self.question,
-            "answer": self.answer,
-            "slm_text": self.slm_text,
-            "slm_input_tokens": self.slm_usage.input_tokens,
-            "slm_output_tokens": self.slm_usage.output_tokens,
-            "latency_s": round(self.latency_s, 4),
-            "error": self.error,
-        }
 
 
 @dataclass
@@ -63,6 +39,12 @@ class Trace:
     notes: list[str] = field(default_factory=list)
     finish_reasons: list[str] = field(default_factory=list)  # "<role>:<reason>", call by call
     truncated: bool = False  # the final answer was cut off by max_tokens
+    # The cascade's small-model verdict: each sample's extracted answer, the majority's share,
+    # and whether the problem went to the large model. None/False for other strategies.
+    slm_answers: list[str | None] | None = None
+    slm_answer: str | None = None
+    confidence: float | None = None
+    escalated: bool = False
 
     def add(self, role: Role, completion: Completion) -> None:
         self.finish_reasons.append(f"{role}:{completion.finish_reason or 'unknown'}")
@@ -99,6 +81,11 @@ class ModelProvider(Protocol):
     def llm(self) -> ChatModel: ...
 
     def slm(self) -> ChatModel: ...
+
+    @property
+    def seed(self) -> int:
+        """The run's seed (``seed``), from which sampled calls derive their own."""
+        ...
 
     def check_can_force_tool_call(self, role: Role) -> None:
         """Raise ConfigError if ``role``'s model cannot be made to call a tool."""

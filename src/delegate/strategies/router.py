@@ -1,8 +1,9 @@
-"""``router``: the large model answers, and may delegate questions to the small model via a tool.
+"""``router``: the large model answers, and may call tools: the small model, a calculator.
 
-The loop: the large model gets the problem and one tool (``prompt.tool_name``). Each tool call sends
-its ``question`` to the small model; the result goes back to the large model, which may call again
-(at most ``router.max_tool_calls`` times; after that the tool is withdrawn) and finally answers.
+The loop: the large model gets the problem and the tools named in ``router.tools`` (see
+``delegate.tools``). Each tool call is dispatched by the name the model wrote to the tool that
+owns it; the result goes back to the large model, which may call again (at most
+``router.max_tool_calls`` times in all; after that the tools are withdrawn) and finally answers.
 
 The router speaks native tool calling only; a model configured with ``tool_protocol: text`` is
 wrapped by the model layer (``models.text_tools``) so that it looks the same. A malformed call, an
@@ -13,18 +14,15 @@ router never quietly becomes another strategy.
 
 from __future__ import annotations
 
-import json
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from delegate import tracing
 from delegate.accounting import Usage
 from delegate.data import Problem
-from delegate.errors import ConfigError, DelegateError
+from delegate.errors import ConfigError
 from delegate.models import ChatModel, Message, ToolCall
 from delegate.prompts import PromptSet
-from delegate.scoring import last_boxed
 from delegate.strategies.base import (
     STRATEGIES,
     ModelProvider,
@@ -32,10 +30,11 @@ from delegate.strategies.base import (
     ToolCallRecord,
     Trace,
 )
+from delegate.tools import TOOLS, Tool, ToolContext
+from delegate.tools.base import failed
+from delegate.tools.small_model import ToolError
 
-
-class ToolError(DelegateError):
-    """The small model failed inside a tool call and ``router.on_tool_error`` is ``fail``."""
+__all__ = ["RouterSettings", "RouterStrategy", "ToolError"]
 
 
 def _choice(value: str, allowed: tuple[str, ...], key: str) -> str:
@@ -48,10 +47,11 @@ def _choice(value: str, allowed: tuple[str, ...], key: str) -> str:
 class RouterSettings:
     """The ``router:`` config section; its defaults are written in ``conf/config.yaml``."""
 
-    max_tool_calls: int  # tool calls per problem; after that the tool is withdrawn
-    tool_choice: str  # auto: the large model decides | required: must call on turn 1
+    max_tool_calls: int  # tool calls per problem, all tools together; then they are withdrawn
+    tool_choice: str  # auto: the large model decides | required: must call a tool on turn 1
     tool_result: str  # boxed: the small model's \boxed{} answer only | full: its whole reply
     on_tool_error: str  # report: tell the large model and go on | fail: the problem fails
+    tools: tuple[str, ...]  # the tools offered, by registry name (delegate.tools)
 
     def __post_init__(self) -> None:
         n = self.max_tool_calls
@@ -62,30 +62,57 @@ class RouterSettings:
         _choice(self.tool_choice, ("auto", "required"), "router.tool_choice")
         _choice(self.tool_result, ("boxed", "full"), "router.tool_result")
         _choice(self.on_tool_error, ("report", "fail"), "router.on_tool_error")
+        tools = self.tools
+        if isinstance(tools, str) or not all(isinstance(t, str) for t in tools or ()):
+            raise ConfigError(
+                f"router.tools must be a list of tool names, got {tools!r} <router.tools>"
+            )
+        if not tools:
+            raise ConfigError(
+                f"router.tools is empty: offer at least one of {', '.join(TOOLS.names())} "
+                "(strategy=llm is the large model without tools) <router.tools>"
+            )
+        if len(set(tools)) < len(tools):
+            raise ConfigError(f"router.tools names a tool twice: {list(tools)} <router.tools>")
+        for name in tools:
+            TOOLS.get(name)  # an unknown name fails here, listing the known ones
+        object.__setattr__(self, "tools", tuple(tools))  # a list from YAML, a tuple from here on
 
 
 class RouterStrategy:
     name = "router"
 
     def __init__(
-        self, llm: ChatModel, slm: ChatModel, prompts: PromptSet, settings: RouterSettings
+        self, llm: ChatModel, tools: list[Tool], prompts: PromptSet, cap: int, tool_choice: str
     ) -> None:
-        self.llm, self.slm, self.prompts, self.settings = llm, slm, prompts, settings
-        self.tools = [prompts.tool_schema()]
+        self.llm, self.prompts, self.cap, self.tool_choice = llm, prompts, cap, tool_choice
+        self.tools = {tool.name: tool for tool in tools}
+        if len(self.tools) < len(tools):
+            raise ConfigError(
+                "two offered tools share one name; give them different names in the prompt set "
+                "<prompt.tool_name>"
+            )
+        self.schemas = [tool.schema() for tool in tools]
+        self.system = prompts.router_system_for(tool.guidance() for tool in tools)
+
+    def _forced(self) -> Any:
+        """The first turn's tool_choice with ``router.tool_choice=required``: the one tool by
+        name, or any of several."""
+        if len(self.tools) == 1:
+            return {"type": "function", "function": {"name": next(iter(self.tools))}}
+        return "required"
 
     async def solve(self, problem: Problem, trace: Trace) -> str:
-        cap = self.settings.max_tool_calls
-        messages = self.prompts.messages(
-            self.prompts.router_system, self.prompts.user, problem.question
-        )
+        cap = self.cap
+        messages = self.prompts.messages(self.system, self.prompts.user, problem.question)
         calls_made, turn = 0, 0
         while True:
             can_call = calls_made < cap
             tool_choice: Any = "auto" if can_call else "none"
-            if turn == 0 and can_call and self.settings.tool_choice == "required":
-                tool_choice = {"type": "function", "function": {"name": self.prompts.tool_name}}
+            if turn == 0 and can_call and self.tool_choice == "required":
+                tool_choice = self._forced()
             completion = await self.llm.complete(
-                messages, tools=self.tools, tool_choice=tool_choice
+                messages, tools=self.schemas, tool_choice=tool_choice
             )
             trace.add("llm", completion)
             turn += 1
@@ -98,10 +125,20 @@ class RouterStrategy:
             for call in completion.tool_calls:
                 if calls_made >= cap:
                     error = f"tool call cap of {cap} reached"
+                    tool = self.tools.get(call.name)
                     record = ToolCallRecord(
-                        call.name, call.arguments, None, None, None, Usage(), 0.0, error
+                        call.name,
+                        call.arguments,
+                        None,
+                        None,
+                        None,
+                        Usage(),
+                        0.0,
+                        error,
+                        tool.kind if tool else None,
+                        f"Error: {error}; answer without the tool.",
                     )
-                    result = f"Error: {error}; answer without the tool."
+                    result = record.result or ""
                 else:
                     result, record = await self._call_tool(call, trace)
                 calls_made += 1
@@ -124,67 +161,13 @@ class RouterStrategy:
             return result, record
 
     async def _run_tool(self, call: ToolCall, trace: Trace) -> tuple[str, ToolCallRecord]:
-        def failed(error: str, question: str | None = None) -> tuple[str, ToolCallRecord]:
-            record = ToolCallRecord(
-                call.name, call.arguments, question, None, None, Usage(), 0.0, error
-            )
-            return f"Error: {error}", record
-
         if not call.name:
-            return failed("malformed tool call: no tool name could be read from it")
-        if call.name != self.prompts.tool_name:
-            return failed(
-                f"unknown tool {call.name!r}; the only tool is {self.prompts.tool_name!r}"
-            )
-        try:
-            args = json.loads(call.arguments)
-        except json.JSONDecodeError as e:
-            return failed(f"malformed tool arguments (not JSON: {e.msg})")
-        question = args.get("question") if isinstance(args, dict) else None
-        if not isinstance(question, str) or not question.strip():
-            return failed("malformed tool arguments: a non-empty 'question' string is required")
-
-        start = time.perf_counter()
-        try:
-            messages = self.prompts.messages(
-                self.prompts.tool_system, self.prompts.tool_user, question
-            )
-            completion = await self.slm.complete(messages)
-        except Exception as e:  # recorded on the call whatever it was; policy decides what next
-            failure = f"small model failed: {type(e).__name__}: {e}"
-            record = ToolCallRecord(
-                call.name,
-                call.arguments,
-                question,
-                None,
-                None,
-                Usage(),
-                time.perf_counter() - start,
-                failure,
-            )
-            if self.settings.on_tool_error == "fail":
-                trace.tool_calls.append(record)
-                raise ToolError(failure) from e
-            return f"Error: {failure}", record
-        trace.add("slm", completion)
-        answer: str | None = completion.text
-        error: str | None = None
-        if self.settings.tool_result == "boxed":
-            answer = last_boxed(completion.text)
-            if answer is None:
-                error = "no \\boxed{} answer in the small model's reply"
-        result = answer if answer is not None else "The small model gave no final answer."
-        record = ToolCallRecord(
-            call.name,
-            call.arguments,
-            question,
-            answer,
-            completion.text,
-            completion.usage,
-            time.perf_counter() - start,
-            error,
-        )
-        return result, record
+            return failed(call, None, "malformed tool call: no tool name could be read from it")
+        tool = self.tools.get(call.name)
+        if tool is None:
+            offered = ", ".join(repr(name) for name in self.tools)
+            return failed(call, None, f"unknown tool {call.name!r}; the tools are {offered}")
+        return await tool.run(call, trace)
 
 
 def _assistant_message(text: str, calls: tuple[ToolCall, ...]) -> Message:
@@ -201,7 +184,11 @@ def _assistant_message(text: str, calls: tuple[ToolCall, ...]) -> Message:
 def _build(models: ModelProvider, prompts: PromptSet, settings: RouterSettings) -> RouterStrategy:
     if settings.tool_choice == "required":
         models.check_can_force_tool_call("llm")
-    return RouterStrategy(models.llm(), models.slm(), prompts, settings)
+    context = ToolContext(models, prompts, settings)
+    tools = [TOOLS.get(name)(context) for name in settings.tools]
+    return RouterStrategy(
+        models.llm(), tools, prompts, settings.max_tool_calls, settings.tool_choice
+    )
 
 
 ROUTER_PROMPTS = (
@@ -210,8 +197,13 @@ ROUTER_PROMPTS = (
     "tool_name",
     "tool_description",
     "tool_argument_description",
+    "tool_guidance",
     "tool_system",
     "tool_user",
+    "calculator_name",
+    "calculator_description",
+    "calculator_argument_description",
+    "calculator_guidance",
 )
 STRATEGIES.register("router")(
     StrategySpec(_build, ("llm", "slm"), ROUTER_PROMPTS, RouterSettings, tool_roles=("llm",))

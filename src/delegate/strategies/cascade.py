@@ -1,0 +1,173 @@
+"""``cascade``: the small model answers first; the large model only when the small one is unsure.
+
+The small model writes ``cascade.samples`` solutions to the problem (the first greedy, the others
+sampled at ``cascade.temperature``, each with its own seed derived from the run's seed, the problem
+and the sample's index, so a rerun draws the same solutions and the response cache replays them).
+Their answers are grouped as the grader compares answers; the largest group is the majority (ties:
+the group whose first member came first) and its share of all samples is the confidence. A sample
+without an answer belongs to no group but counts among the samples.
+
+When the confidence reaches ``cascade.threshold`` the majority's first solution is the answer;
+otherwise the problem escalates to the large model, which answers alone (``escalate=fresh``) or
+checks the majority solution as a draft (``escalate=review``, the prompt set's ``review_user``).
+Every sample's tokens count, escalated or not. ``threshold=0`` never escalates (the small model's
+self-consistency alone); a threshold above 1 always escalates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from delegate.data import Problem
+from delegate.errors import ConfigError
+from delegate.models import ChatModel, Completion
+from delegate.prompts import PromptSet
+from delegate.scoring import answers_match, extract_answer
+from delegate.strategies.base import STRATEGIES, ModelProvider, StrategySpec, Trace
+
+
+@dataclass(frozen=True)
+class CascadeSettings:
+    """The ``cascade:`` config section; its defaults are written in ``conf/config.yaml``."""
+
+    samples: int  # k solutions from the small model
+    temperature: float  # the sampled solutions' temperature (the first is greedy)
+    threshold: float  # escalate when the majority's share is below this
+    escalate: str  # fresh: the large model answers alone | review: it checks the draft
+
+    def __post_init__(self) -> None:
+        k = self.samples
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ConfigError(
+                f"cascade.samples must be an integer >= 1, got {k!r} <cascade.samples>"
+            )
+        for key in ("temperature", "threshold"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ConfigError(
+                    f"cascade.{key} must be a number >= 0, got {value!r} <cascade.{key}>"
+                )
+        if k > 1 and self.temperature == 0:
+            raise ConfigError(
+                f"cascade.temperature is 0 with cascade.samples={k}: greedy samples all agree, so "
+                "the confidence would always be 1; set a temperature > 0 or samples=1 "
+                "<cascade.temperature>"
+            )
+        if self.escalate not in ("fresh", "review"):
+            raise ConfigError(
+                f"cascade.escalate must be one of fresh, review, got {self.escalate!r} "
+                "<cascade.escalate>"
+            )
+
+
+def sample_seed(run_seed: int, problem_id: int, index: int) -> int:
+    """The seed of sample ``index`` of a problem: fixed by the run's seed, the problem and the
+    index, different for each (a 31-bit integer, which every backend accepts)."""
+    text = f"cascade:{run_seed}:{problem_id}:{index}".encode()
+    return int.from_bytes(hashlib.sha256(text).digest()[:4], "big") >> 1
+
+
+# How the grader reads and compares answers. The problem is passed so that a grader that depends
+# on the problem's answer type needs a change here only.
+def extract(text: str, problem: Problem) -> str | None:
+    return extract_answer(text)
+
+
+def same_answer(a: str, b: str, problem: Problem) -> bool:
+    return answers_match(a, b)
+
+
+def majority(
+    answers: Sequence[str | None], same: Callable[[str, str], bool]
+) -> tuple[int | None, float]:
+    """The index of the first sample of the largest group of equal answers (ties: the group whose
+    first sample comes first) and that group's share of all samples; (None, 0.0) when no sample
+    has an answer. ``None`` answers belong to no group."""
+    groups: list[list[int]] = []  # sample indices, groups in order of their first sample
+    for i, answer in enumerate(answers):
+        if answer is None:
+            continue
+        for group in groups:
+            first = answers[group[0]]
+            if first is not None and same(answer, first):
+                group.append(i)
+                break
+        else:
+            groups.append([i])
+    if not groups:
+        return None, 0.0
+    best = max(groups, key=len)  # max keeps the first of equal lengths: the earliest group
+    return best[0], len(best) / len(answers)
+
+
+class CascadeStrategy:
+    name = "cascade"
+
+    def __init__(
+        self,
+        slm: ChatModel,
+        llm: ChatModel,
+        prompts: PromptSet,
+        settings: CascadeSettings,
+        run_seed: int,
+    ) -> None:
+        self.slm, self.llm, self.prompts = slm, llm, prompts
+        self.settings, self.run_seed = settings, run_seed
+
+    async def _samples(self, problem: Problem, trace: Trace) -> list[Completion]:
+        """The small model's k solutions, drawn concurrently; every one that came back is on the
+        trace even if another failed."""
+        messages = self.prompts.messages(self.prompts.system, self.prompts.user, problem.question)
+
+        async def draw(index: int) -> Completion:
+            if index == 0:
+                return await self.slm.complete(messages, temperature=0.0)
+            seed = sample_seed(self.run_seed, problem.id, index)
+            return await self.slm.complete(
+                messages, temperature=float(self.settings.temperature), seed=seed
+            )
+
+        drawn = await asyncio.gather(
+            *(draw(i) for i in range(self.settings.samples)), return_exceptions=True
+        )
+        for item in drawn:
+            if isinstance(item, Completion):
+                trace.add("slm", item)
+        for item in drawn:
+            if isinstance(item, BaseException):
+                raise item
+        return [item for item in drawn if isinstance(item, Completion)]
+
+    async def solve(self, problem: Problem, trace: Trace) -> str:
+        completions = await self._samples(problem, trace)
+        answers = [extract(c.text, problem) for c in completions]
+        best, confidence = majority(answers, lambda a, b: same_answer(a, b, problem))
+        chosen = completions[best if best is not None else 0]
+        trace.slm_answers = answers
+        trace.slm_answer = answers[best] if best is not None else None
+        trace.confidence = confidence
+        trace.escalated = confidence < self.settings.threshold
+        if not trace.escalated:
+            return trace.answer(chosen)
+        if self.settings.escalate == "review":
+            messages = self.prompts.review_messages(problem.question, chosen.text)
+        else:
+            messages = self.prompts.messages(
+                self.prompts.system, self.prompts.user, problem.question
+            )
+        completion = await self.llm.complete(messages)
+        trace.add("llm", completion)
+        return trace.answer(completion)
+
+
+def _build(models: ModelProvider, prompts: PromptSet, settings: CascadeSettings) -> CascadeStrategy:
+    return CascadeStrategy(models.slm(), models.llm(), prompts, settings, models.seed)
+
+
+CASCADE_PROMPTS = ("system", "user", "review_user")
+STRATEGIES.register("cascade")(
+    StrategySpec(_build, ("llm", "slm"), CASCADE_PROMPTS, CascadeSettings)
+)

@@ -1,0 +1,98 @@
+"""``small_model``: the large model sends a self-contained question to the small model.
+
+The tool's name, descriptions and the small model's brief come from the prompt set (``tool_*``);
+what goes back is set by ``router.tool_result`` (the ``\\boxed{}`` answer or the whole reply), and
+a failing small model is reported back or fails the problem as ``router.on_tool_error`` says.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from delegate.errors import DelegateError
+from delegate.scoring import last_boxed
+from delegate.tools.base import (
+    TOOLS,
+    BadArguments,
+    ToolCallRecord,
+    ToolContext,
+    failed,
+    read_argument,
+)
+
+if TYPE_CHECKING:
+    from delegate.models import ChatModel, ToolCall
+    from delegate.prompts import PromptSet
+    from delegate.strategies.base import Trace
+
+KIND = "small_model"
+
+
+class ToolError(DelegateError):
+    """The small model failed inside a tool call and ``router.on_tool_error`` is ``fail``."""
+
+
+class SmallModelTool:
+    kind = KIND
+
+    def __init__(
+        self, slm: ChatModel, prompts: PromptSet, tool_result: str, on_tool_error: str
+    ) -> None:
+        self.slm, self.prompts = slm, prompts
+        self.tool_result, self.on_tool_error = tool_result, on_tool_error
+        self.name = prompts.tool_name
+
+    def schema(self) -> dict[str, Any]:
+        return self.prompts.tool_schema()
+
+    def guidance(self) -> str:
+        return self.prompts.tool_guidance
+
+    async def run(self, call: ToolCall, trace: Trace) -> tuple[str, ToolCallRecord]:
+        try:
+            question = read_argument(call.arguments, "question")
+        except BadArguments as e:
+            return failed(call, KIND, str(e))
+        start = time.perf_counter()
+        try:
+            messages = self.prompts.messages(
+                self.prompts.tool_system, self.prompts.tool_user, question
+            )
+            completion = await self.slm.complete(messages)
+        except Exception as e:  # recorded on the call whatever it was; policy decides what next
+            failure = f"small model failed: {type(e).__name__}: {e}"
+            result, record = failed(call, KIND, failure, question, time.perf_counter() - start)
+            if self.on_tool_error == "fail":
+                trace.tool_calls.append(record)
+                raise ToolError(failure) from e
+            return result, record
+        trace.add("slm", completion)
+        answer: str | None = completion.text
+        error: str | None = None
+        if self.tool_result == "boxed":
+            answer = last_boxed(completion.text)
+            if answer is None:
+                error = "no \\boxed{} answer in the small model's reply"
+        result = answer if answer is not None else "The small model gave no final answer."
+        record = ToolCallRecord(
+            call.name,
+            call.arguments,
+            question,
+            answer,
+            completion.text,
+            completion.usage,
+            time.perf_counter() - start,
+            error,
+            KIND,
+            result,
+        )
+        return result, record
+
+
+@TOOLS.register(KIND)
+def _build(context: ToolContext) -> SmallModelTool:
+    settings = context.settings
+    return SmallModelTool(
+        context.models.slm(), context.prompts, settings.tool_result, settings.on_tool_error
+    )
