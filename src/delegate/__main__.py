@@ -1,6 +1,8 @@
 """``python -m delegate [overrides]``: compose the config with Hydra and run one experiment.
 
 User errors (bad config values, missing files or keys) print one line and exit with status 2.
+Every log record is scrubbed of secrets, and so are Hydra's copies of the config and the command
+line in the run directory (``.hydra/``) and a multirun's ``multirun.yaml``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from pathlib import Path
 
 from delegate.config import register_resolvers
 from delegate.paths import CONF_DIR
+from delegate.secrets import install_log_scrubber, scrub_files
 
 log = logging.getLogger("delegate")
 
@@ -26,6 +29,8 @@ def main() -> None:
 
     from delegate.errors import DelegateError
 
+    install_log_scrubber()
+
     @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
     def task(cfg: DictConfig) -> float:
         # Request logs would carry auth headers at DEBUG: keep the HTTP layers quiet.
@@ -37,6 +42,7 @@ def main() -> None:
         try:
             plain = OmegaConf.to_container(cfg, resolve=True)
             out = Path(HydraConfig.get().runtime.output_dir)
+            scrub_files(_hydra_files(out))
             metrics = run(plain, out, sweep=current_sweep())  # type: ignore[arg-type]
         except DelegateError as e:
             log.error("%s", e)  # one line, on the console and in the run's log file
@@ -44,6 +50,21 @@ def main() -> None:
         return metrics["accuracy"]
 
     task()
+
+
+def _hydra_files(run_dir: Path) -> list[Path]:
+    """The files Hydra wrote before the job started: its copies of the config and overrides,
+    and in a multirun the sweep's ``multirun.yaml``."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    hydra_cfg = HydraConfig.get()
+    files = []
+    if hydra_cfg.output_subdir is not None:
+        files += sorted((run_dir / str(hydra_cfg.output_subdir)).glob("*.yaml"))
+    if hydra_cfg.mode == RunMode.MULTIRUN:
+        files.append(Path(str(hydra_cfg.sweep.dir)) / "multirun.yaml")
+    return files
 
 
 if __name__ == "__main__":

@@ -47,13 +47,14 @@ def current_sweep() -> str | None:
 
 def _overrides(argv: list[str]) -> str:
     """The command line, for the parent run's tag, with any secret-looking value masked."""
+    from delegate.secrets import scrub
     from delegate.tracking import is_secret_key
 
     def masked(arg: str) -> str:
         key, sep, _ = arg.partition("=")
         return f"{key}=***" if sep and is_secret_key(key.lstrip("+~")) else arg
 
-    return " ".join(masked(a) for a in argv)
+    return scrub(" ".join(masked(a) for a in argv))
 
 
 def _tracking(config: Any) -> tuple[str, str]:

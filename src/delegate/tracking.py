@@ -2,7 +2,9 @@
 
 Params are the resolved config, flattened, with anything secret-looking dropped; tags name the
 strategy, models, prompt, dataset and git commit; artifacts are the config, the per-sample table
-(``per_sample.json`` via ``mlflow.log_table``) and the run directory's output files.
+(``per_sample.json`` via ``mlflow.log_table``) and the run directory's output files. Params,
+``config.yaml``, tags and the error tag are scrubbed (``delegate.secrets``): registered secrets
+masked, ``user:pass@`` removed from URLs.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from delegate.paths import PROJECT_ROOT
+from delegate.secrets import scrub, scrub_config
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +33,8 @@ def is_secret_key(key: str) -> bool:
 
 
 def flatten(cfg: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
-    """``{"llm": {"model": "x"}}`` -> ``{"llm.model": "x"}``, secrets dropped, values as text."""
+    """``{"llm": {"model": "x"}}`` -> ``{"llm.model": "x"}``, secrets dropped, values as
+    scrubbed text."""
     flat: dict[str, str] = {}
     for key, value in cfg.items():
         name = f"{prefix}{key}"
@@ -39,16 +43,20 @@ def flatten(cfg: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
         if isinstance(value, Mapping):
             flat.update(flatten(value, f"{name}."))
         else:
-            flat[name] = str(value)[:_PARAM_MAX_CHARS]
+            flat[name] = scrub(str(value))[:_PARAM_MAX_CHARS]
     return flat
 
 
 def redact(cfg: Any) -> Any:
-    """A copy of a plain config tree without secret-looking keys."""
+    """A copy of a plain config tree without secret-looking keys, its strings scrubbed."""
+    return scrub_config(_without_secret_keys(cfg))
+
+
+def _without_secret_keys(cfg: Any) -> Any:
     if isinstance(cfg, Mapping):
-        return {k: redact(v) for k, v in cfg.items() if not is_secret_key(str(k))}
+        return {k: _without_secret_keys(v) for k, v in cfg.items() if not is_secret_key(str(k))}
     if isinstance(cfg, list):
-        return [redact(v) for v in cfg]
+        return [_without_secret_keys(v) for v in cfg]
     return cfg
 
 
@@ -99,16 +107,17 @@ def mlflow_run(
     body raises (Ctrl-C included)."""
     import mlflow
 
+    tags = {k: scrub(str(v)) for k, v in tags.items()}
     if run_id is None:
-        run = mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=dict(tags))
+        run = mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags)
     else:
         run = mlflow.start_run(run_id=run_id)
-        mlflow.set_tags(dict(tags))
+        mlflow.set_tags(tags)
     try:
         yield run
     except BaseException as e:
         message = str(e) or type(e).__name__
-        mlflow.set_tag("error", f"{type(e).__name__}: {message}"[:5000])
+        mlflow.set_tag("error", scrub(f"{type(e).__name__}: {message}")[:5000])
         mlflow.end_run(status="FAILED")
         raise
     mlflow.end_run(status="FINISHED")

@@ -186,20 +186,25 @@ class ScriptedServer:
     """A real HTTP server on 127.0.0.1 that answers chat requests from a script of faults.
 
     Each request takes the next step: ``(status, headers, body)`` to send, ``("sleep", s)`` to
-    stall before answering normally, or ``("reset",)`` to drop the connection without a word.
-    When the script is used up it answers with a canned completion. Request arrival times are
-    recorded.
+    stall before answering normally, ``("reset",)`` to drop the connection without a word,
+    ``("drip", s)`` to send a canned completion one byte every ``s`` seconds (until the client
+    hangs up), or ``("echo_auth", status)`` to answer ``status`` with an error body that quotes
+    the request's ``Authorization`` header, as some servers do. When the script is used up it
+    answers with a canned completion. Request arrival times, headers and bodies are recorded.
     """
 
     def __init__(self, script: list[Any]) -> None:
         self.script = list(script)
         self.arrivals: list[float] = []
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.hangups: list[float] = []  # when a dripping response found the client gone
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 server.arrivals.append(time.monotonic())
+                server.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
                 step = server.script.pop(0) if server.script else None
                 if step and step[0] == "reset":  # RST instead of a response
                     self.connection.setsockopt(
@@ -210,6 +215,13 @@ class ScriptedServer:
                 if step and step[0] == "sleep":
                     time.sleep(step[1])
                     step = None
+                if step and step[0] == "drip":
+                    self.drip(step[1])
+                    return
+                if step and step[0] == "echo_auth":
+                    auth = self.headers.get("Authorization", "")
+                    message = f"invalid header Authorization: {auth}"
+                    step = (step[1], {}, json.dumps({"error": {"message": message}}))
                 status, headers, body = step or (200, {}, json.dumps(canned_completion()))
                 data = body.encode()
                 self.send_response(status)
@@ -219,6 +231,21 @@ class ScriptedServer:
                 self.end_headers()
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(data)
+
+            def drip(self, interval_s: float) -> None:
+                data = json.dumps(canned_completion()).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                try:
+                    for i in range(len(data)):
+                        self.wfile.write(data[i : i + 1])
+                        self.wfile.flush()
+                        time.sleep(interval_s)
+                except (BrokenPipeError, ConnectionResetError):
+                    server.hangups.append(time.monotonic())
+                    self.close_connection = True
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -1,13 +1,19 @@
 """Any OpenAI-compatible chat API (OpenAI, vLLM, llama.cpp's server...) through the openai SDK.
 
 The API key is read from the environment variable named by ``api_key_env`` when the run starts
-(a ``.env`` file is honoured); it is held by the client only, never by a config, a log or MLflow.
-Token usage is taken from every response, tool-call turns included.
+(a ``.env`` file is honoured); it is held by the client only and registered as a secret, so that
+no log, error text or MLflow entry shows it. A ``base_url`` with ``user:password@`` is sent without
+them, the credentials going in a Basic ``Authorization`` header instead of a key.
+
+``timeout_s`` bounds each attempt from connect to last byte; failed attempts are retried as the SDK
+would (``delegate.models.retry``). Token usage is taken from every response, tool-call turns
+included, and must be possible: counts that are negative or not integers fail the call.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import time
@@ -17,12 +23,20 @@ from urllib.parse import urlsplit
 from delegate.accounting import Usage
 from delegate.errors import ConfigError, DelegateError, MissingSecretError
 from delegate.models.base import Completion, Message, ToolCall
+from delegate.models.call_error import ModelCallError, call_error, from_exception
 from delegate.models.rate_limit import RequestRateLimit, TokenRateLimit, estimate_tokens
 from delegate.models.registry import BACKENDS
+from delegate.models.retry import backoff_s, status_retry_delay, with_retries
+from delegate.secrets import basic_auth, register_secret, scrub, split_userinfo
+
+log = logging.getLogger(__name__)
 
 
 class ModelResponseError(DelegateError):
     """The endpoint answered, but not with something a chat completion must contain."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(scrub(message))  # it may quote what the server sent
 
 
 def read_api_key(variable: str, where: str) -> str:
@@ -34,11 +48,26 @@ def read_api_key(variable: str, where: str) -> str:
             load_dotenv(find_dotenv(usecwd=True), override=False)
         except ImportError:
             pass
-    key = os.environ.get(variable)
+    raw = os.environ.get(variable) or ""
+    key = raw.strip()
     if not key:
         raise MissingSecretError(
             f"the API key variable {variable} is not set <{where}.api_key_env>: "
             f"export {variable}=... or put it in a .env file"
+        )
+    # A key that cannot go in an HTTP header would only surface as "Connection error".
+    if not (key.isascii() and key.isprintable()) or any(c.isspace() for c in key):
+        raise ConfigError(
+            f"the API key in {variable} contains whitespace, control or non-ASCII characters "
+            f"<{where}.api_key_env>: check how the variable is set"
+        )
+    register_secret(key)
+    if key != raw:  # typically the newline of a key read from a file
+        log.warning(
+            "the API key in %s has leading or trailing whitespace; using it without "
+            "<%s.api_key_env>",
+            variable,
+            where,
         )
     return key
 
@@ -78,6 +107,19 @@ class OpenAIChatModel:
     ) -> None:
         if api_key_env is None and base_url is None:
             raise ConfigError(f"the OpenAI API needs a key <{where}.api_key_env>")
+        # user:password@ in the URL would replace the key in the Authorization header (the HTTP
+        # client turns it into Basic auth): one credential per endpoint, said once, in one place.
+        if base_url is not None:
+            base_url, credentials = split_userinfo(base_url)
+        else:
+            credentials = None
+        if credentials is not None and api_key_env is not None:
+            raise ConfigError(
+                f"{where}.base_url holds user:password@ and {where}.api_key_env names a key; "
+                f"keep one: {where}.api_key_env=null to authenticate with the URL's "
+                f"credentials (Basic auth) <{where}.base_url>"
+            )
+        self._headers = {"Authorization": basic_auth(*credentials)} if credentials else {}
         self.name = name or model
         self.model, self.base_url, self.api_key_env = model, base_url, api_key_env
         self.max_tokens, self.temperature = int(max_tokens), float(temperature)
@@ -112,13 +154,51 @@ class OpenAIChatModel:
 
             # A local server without auth still needs a non-empty key for the SDK.
             key = read_api_key(self.api_key_env, self._where) if self.api_key_env else "unused"
+            # Retries are ours (``_create``), so that timeout_s bounds each attempt whole.
             self._client = AsyncOpenAI(
                 api_key=key,
                 base_url=self.base_url,
                 timeout=self.timeout_s,
-                max_retries=self.max_retries,
+                max_retries=0,
+                default_headers=self._headers or None,
             )
         return self._client
+
+    async def _create(self, request: dict[str, Any]) -> Any:
+        """One chat completion, retried as the SDK would: connection errors, timeouts, 408, 409,
+        429 and 5xx, up to ``max_retries`` times, waiting as long as ``Retry-After`` asks or with
+        exponential backoff. Each attempt gets ``timeout_s`` from connect to last byte."""
+        import openai
+
+        client = self._get_client()
+
+        def retry_delay(error: Exception, retries_done: int) -> float | None:
+            if isinstance(error, openai.APIConnectionError):  # timeouts of a single read too
+                return backoff_s(retries_done)
+            if isinstance(error, openai.APIStatusError):
+                return status_retry_delay(
+                    error.status_code, dict(error.response.headers), retries_done
+                )
+            return None
+
+        def timed_out() -> Exception:
+            return call_error(
+                "APITimeoutError",
+                f"no complete response within {self.timeout_s:g} s <{self._where}.timeout_s>",
+            )
+
+        try:
+            return await with_retries(
+                lambda: client.chat.completions.create(**request),
+                timeout_s=self.timeout_s,
+                max_retries=self.max_retries,
+                retry_delay=retry_delay,
+                timed_out=timed_out,
+            )
+        except ModelCallError:
+            raise
+        except Exception as e:  # an SDK error's message may echo the request's headers
+            raise from_exception(e) from None
 
     async def complete(
         self,
@@ -156,9 +236,7 @@ class OpenAIChatModel:
         if self._rate is not None:
             await self._rate.slot()
         start = time.perf_counter()
-        # The SDK retries connection errors, 408, 409, 429 and 5xx up to max_retries times with
-        # exponential backoff, waiting as long as a Retry-After header asks.
-        response = await self._get_client().chat.completions.create(**request)
+        response = await self._create(request)
         latency = time.perf_counter() - start
         completion = _to_completion(response, latency)
         if held is not None:  # a failed request keeps its estimate: the provider may count it
@@ -167,13 +245,23 @@ class OpenAIChatModel:
 
 
 def _to_completion(response: Any, latency: float) -> Completion:
+    error = getattr(response, "error", None)
+    if error is not None:  # some servers answer 200 with an error object instead of a completion
+        message = error.get("message") if isinstance(error, dict) else None
+        raise ModelResponseError(f"the endpoint answered with an error: {message or error}")
     usage = getattr(response, "usage", None)
     if usage is None:
         raise ModelResponseError("the endpoint reported no token usage; tokens cannot be counted")
     if not getattr(response, "choices", None):
         raise ModelResponseError("the completion has no choices")
     details = getattr(usage, "prompt_tokens_details", None)
-    cached = getattr(details, "cached_tokens", None) or 0
+    prompt = _token_count(usage, "prompt_tokens")
+    cached = _token_count(details, "cached_tokens", required=False)
+    if cached > prompt:
+        raise ModelResponseError(
+            f"the endpoint reported impossible usage: cached_tokens={cached} > "
+            f"prompt_tokens={prompt}"
+        )
     choice = response.choices[0]
     message = choice.message
     calls = tuple(
@@ -184,12 +272,25 @@ def _to_completion(response: Any, latency: float) -> Completion:
     return Completion(
         text=message.content or "",
         usage=Usage(
-            input_tokens=usage.prompt_tokens or 0,
+            input_tokens=prompt,
             cached_input_tokens=cached,
-            output_tokens=usage.completion_tokens or 0,
+            output_tokens=_token_count(usage, "completion_tokens"),
             calls=1,
         ),
         latency_s=latency,
         tool_calls=calls,
         finish_reason=choice.finish_reason,
     )
+
+
+def _token_count(usage: Any, field: str, required: bool = True) -> int:
+    """A token count from the response: a non-negative integer, or the call fails (a bad count
+    would otherwise become a cost, and be cached)."""
+    value = getattr(usage, field, None)
+    if value is None:
+        if required:
+            raise ModelResponseError(f"the endpoint's token usage has no {field}")
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ModelResponseError(f"the endpoint reported impossible usage: {field}={value!r}")
+    return value
