@@ -115,12 +115,17 @@ def _group_metrics(rows: Sequence[Row], group: str) -> dict[str, float]:
     return {f"{name}/{group}": values[name] for name in BREAKDOWN_NAMES}
 
 
-def _level(row: Row) -> int | None:
+def row_level(row: Row) -> int | None:
     """A row's level; tables read back store a missing one as None or NaN."""
     value = row.get("level")
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     return int(value)
+
+
+def source_group(source: str) -> str:
+    """The group name of a source in ``breakdown``'s metric names (``accuracy/<group>``)."""
+    return _UNSAFE_RE.sub("_", source)
 
 
 def breakdown(rows: Sequence[Row]) -> dict[str, float]:
@@ -130,8 +135,8 @@ def breakdown(rows: Sequence[Row]) -> dict[str, float]:
     groups: dict[str, list[Row]] = defaultdict(list)
     for r in rows:
         if isinstance(r.get("source"), str) and r["source"]:
-            groups[_UNSAFE_RE.sub("_", r["source"])].append(r)
-    leveled = [(level, r) for r in rows if (level := _level(r)) is not None]
+            groups[source_group(r["source"])].append(r)
+    leveled = [(level, r) for r in rows if (level := row_level(r)) is not None]
     for level, r in sorted(leveled, key=lambda pair: pair[0]):
         groups[f"level_{level}"].append(r)
     return {k: v for group, rs in groups.items() for k, v in _group_metrics(rs, group).items()}

@@ -257,8 +257,9 @@ def _cell(value: Any) -> Any:
 def write_report(
     experiment: str, sweep: str | None, out: Path, loaded: Loaded | None = None
 ) -> tuple[list[Path], list[dict[str, Any]]]:
-    """Write ``comparison.csv``, ``comparison.json`` and ``pareto.png`` into ``out``; return
-    their paths and the table's rows."""
+    """Write ``comparison.csv``, ``comparison.json``, ``pareto.png`` and the comparison by level
+    and source (``by_level``) into ``out``; return their paths and the table's rows."""
+    from delegate.compare.by_level import write_by_level
     from delegate.compare.plot import pareto
 
     loaded = load_runs(experiment, sweep) if loaded is None else loaded
@@ -298,7 +299,8 @@ def write_report(
     pareto(
         rows, loaded.runs, png_path, title=f"{experiment}" + (f", sweep {sweep}" if sweep else "")
     )
-    return [csv_path, json_path, png_path], rows
+    by_level = write_by_level(rows, loaded.runs, out, experiment, sweep)
+    return [csv_path, json_path, png_path, *by_level], rows
 
 
 def _cost_change(ratio: float | None) -> str:
