@@ -166,7 +166,7 @@ def plot(table: Sequence[dict[str, Any]], path: Path, title: str) -> None:
         if any(r["strategy"] == strategy for r in table):
             bottom.plot([], [], style, color="black", label=f"{strategy}: share {verb}")
     if bottom.get_legend_handles_labels()[0]:
-        bottom.legend(fontsize=7, loc="upper right")
+        bottom.legend(fontsize=7, loc="best")
     else:
         bottom.text(
             0.5,
