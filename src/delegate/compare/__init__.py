@@ -4,8 +4,7 @@
 (``runs``), aggregates each configuration over its seeds, compares it with the LLM-only
 configuration on the problems both solved (``stats``: intervals, McNemar's paired test), adds the
 oracle and random-mix baselines from the per-sample tables (``report``) and draws the
-cost-accuracy picture (``plot``), and the same figures by level and by source
-(``by_level``). ``curves`` works on any per-problem table: routing and cascade
-curves, their APGR, CPT and AIQ, and a bootstrap test against the random mix. Nothing here calls
-a model.
+cost-accuracy picture (``plot``); ``by_level`` gives accuracy, hand-overs and cost by level and
+by source. ``curves`` works on any per-problem table: routing and cascade curves, their APGR, CPT
+and AIQ, and a bootstrap test against the random mix. Nothing here calls a model.
 """
