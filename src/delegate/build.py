@@ -15,6 +15,7 @@ from delegate import identity
 from delegate.accounting import Price
 from delegate.errors import ConfigError
 from delegate.models import BACKENDS, ChatModel
+from delegate.models.budget import Budget, BudgetedChatModel
 from delegate.models.cache import CachedChatModel, ResponseStore
 from delegate.models.text_tools import TextToolModel
 from delegate.models.traced import TracedChatModel
@@ -55,6 +56,7 @@ class Models:
         self._built: dict[str, ChatModel] = {}
         cache = cfg.get("cache") or {}
         self._store = ResponseStore(cache["dir"]) if cache.get("enabled") else None
+        self.budget = Budget.from_config(cfg.get("budget_usd"))  # shared by both roles
 
     def llm(self) -> ChatModel:
         return self._get("llm")
@@ -72,6 +74,9 @@ class Models:
     def _get(self, role: Role) -> ChatModel:
         if role not in self._built:
             model = self._backend(role)
+            # Inside the cache: a replayed completion costs nothing and holds nothing.
+            price = Price.from_config(self._cfg[role].get("price"), role)
+            model = BudgetedChatModel(model, self.budget, price, where=role)
             if self._store is not None:
                 model = CachedChatModel(model, self._store, self.seed)
             if self.tool_protocol(role) == "text":  # outside the cache: it keys on the text

@@ -10,6 +10,11 @@ reopened and only the missing problems are solved. Problems that had errored are
 a record whose question differs from the problem's text now is never reused. A
 FINISHED run is never resumed, nor one still RUNNING in a live process on this host (its
 ``delegate.owner`` tag); ``resume=false`` always starts a new run.
+
+A run stopped by its budget (``budget_usd``) ends KILLED and is resumed like any other; with
+``retry_errors=true`` a FINISHED run is reopened too, and only its errored problems are solved
+again. What every session of a run billed (``spent_usd``) is kept in ``budget.json`` beside the
+records, so a continued run counts it against its budget.
 """
 
 from __future__ import annotations
@@ -25,11 +30,13 @@ from pathlib import Path
 from delegate.data import Problem
 from delegate.errors import DelegateError
 from delegate.identity import CONFIG_ID_TAG
+from delegate.models.budget import read_spent
 from delegate.records import ProblemRecord
 
 log = logging.getLogger(__name__)
 
 RECORDS_TAG = "delegate.records"
+BUDGET_FILE = "budget.json"  # beside the records: what the run has billed so far
 OWNER_TAG = "delegate.owner"  # host:pid of the process running it
 
 
@@ -67,13 +74,19 @@ class Previous:
     run_id: str
     records: list[ProblemRecord]
     elapsed_s: float  # loop time those records took
+    spent_usd: float = 0.0  # what all its sessions billed, work later discarded included
+    status: str = "FAILED"
 
 
-def find_unfinished(
-    experiment_id: str, config_id: str, seed: int, problems: Sequence[Problem]
+def find_resumable(
+    experiment_id: str,
+    config_id: str,
+    seed: int,
+    problems: Sequence[Problem],
+    retry_errors: bool = False,
 ) -> Previous | None:
-    """The latest run of this configuration and seed, if it did not finish, with its good
-    records."""
+    """The latest run of this configuration and seed, if it did not finish (or, with
+    ``retry_errors``, whatever its status), with its good records."""
     from mlflow.tracking import MlflowClient
 
     runs = MlflowClient().search_runs(
@@ -82,7 +95,7 @@ def find_unfinished(
         order_by=["attributes.start_time DESC"],
         max_results=1,
     )
-    if not runs or runs[0].info.status == "FINISHED":
+    if not runs or (runs[0].info.status == "FINISHED" and not retry_errors):
         return None
     run = runs[0]
     if run.info.status == "RUNNING" and _still_running(run.data.tags.get(OWNER_TAG)):
@@ -93,14 +106,34 @@ def find_unfinished(
     path = run.data.tags.get(RECORDS_TAG)
     wanted = {p.id: p.question for p in problems}
     records, elapsed = read_records(Path(path), wanted) if path else ([], 0.0)
+    spent = spent_before(Path(path)) if path else 0.0
     log.info(
-        "resuming unfinished run %s (%s): %d of %d problems already done",
+        "%s run %s (%s): %d of %d problems already done, $%.4f billed so far",
+        "reopening finished" if run.info.status == "FINISHED" else "resuming unfinished",
         run.info.run_id,
         run.info.status,
         len(records),
         len(problems),
+        spent,
     )
-    return Previous(run.info.run_id, records, elapsed)
+    return Previous(run.info.run_id, records, elapsed, spent, run.info.status)
+
+
+def spent_before(records_path: Path) -> float:
+    """What a run billed in all its sessions: saved in ``budget.json`` beside its records, or,
+    for a run without that file, what its records say they billed (errored ones included)."""
+    saved = read_spent(records_path.parent / BUDGET_FILE)
+    if saved is not None:
+        return saved
+    if not records_path.is_file():
+        return 0.0
+    total = 0.0
+    for line in records_path.read_text(encoding="utf-8").splitlines():
+        try:
+            total += float(json.loads(line).get("billed_usd") or 0.0)
+        except (json.JSONDecodeError, TypeError, ValueError, AttributeError):
+            continue
+    return total
 
 
 def read_records(path: Path, wanted: Mapping[int, str]) -> tuple[list[ProblemRecord], float]:

@@ -2,7 +2,9 @@
 
 Everything that can fail on bad input (config values, the dataset, API keys, model files) is
 checked before the MLflow run starts, so a typo leaves no run behind; after that, any failure ends
-the run FAILED with its error.
+the run FAILED with its error. A run stopped by its budget (``budget_usd``) ends KILLED, tagged
+``stopped=budget``: nothing went wrong, and the same command with a higher budget continues it.
+``dry_run=true`` stops before any of that (``delegate.dry_run``).
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from delegate import identity, resume, tracing, tracking
 from delegate.accounting import Price
 from delegate.build import Models, RunSettings, build_strategy, run_identity, run_settings
 from delegate.data import Problem, draw_sample, load_problems
-from delegate.errors import DelegateError
+from delegate.errors import ConfigError, DelegateError
 from delegate.metrics import aggregate
+from delegate.models.budget import Budget, BudgetExhausted
 from delegate.outputs import RecordLog, write_results, write_samples
 from delegate.records import ProblemRecord, make_record
 from delegate.strategies import Strategy, Trace
@@ -59,6 +62,15 @@ class AllProblemsFailed(DelegateError):
     """Every problem errored: the run measured nothing, so it must not look like a result."""
 
 
+class BudgetStopped(DelegateError):
+    """The run's next model call would have passed ``budget_usd``: it stopped, unfinished."""
+
+    run_status = "KILLED"  # stopped on purpose, not failed (``tracking.mlflow_run``)
+
+
+STOPPED_TAG = "stopped"  # "budget" on a run its budget stopped; removed when it continues
+
+
 async def solve_all(
     problems: Sequence[Problem],
     strategy: Strategy,
@@ -66,13 +78,20 @@ async def solve_all(
     slm_price: Price,
     concurrency: int,
     on_record: Callable[[ProblemRecord], None],
+    budget: Budget | None = None,
 ) -> tuple[list[ProblemRecord], float]:
     """Solve ``problems`` with at most ``concurrency`` in flight; return records in input order
-    and the loop's wall time in seconds."""
+    and the loop's wall time in seconds.
+
+    Once the ``budget`` refuses a call, no new problem starts; those in flight go on while their
+    calls fit. A problem whose call was refused has no record: it is solved when the run goes on.
+    """
     gate = asyncio.Semaphore(concurrency)
 
-    async def one(problem: Problem) -> ProblemRecord:
+    async def one(problem: Problem) -> ProblemRecord | None:
         async with gate:
+            if budget is not None and budget.exhausted:
+                return None
             trace = Trace()
             start = time.perf_counter()
             text, error = "", None
@@ -80,6 +99,10 @@ async def solve_all(
             with tracing.span(f"problem {problem.id}", "CHAIN", inputs) as root:
                 try:
                     text = await strategy.solve(problem, trace)
+                except BudgetExhausted:
+                    log.debug("problem %d stopped: budget_usd reached", problem.id)
+                    root.set_error("stopped: budget_usd reached")
+                    return None
                 except Exception as e:  # one problem's failure is its record, not the run's end
                     error = f"{type(e).__name__}: {e}"
                     log.warning("problem %d failed: %s", problem.id, error)
@@ -95,7 +118,7 @@ async def solve_all(
 
     start = time.perf_counter()
     records = await asyncio.gather(*(one(p) for p in problems))
-    return list(records), time.perf_counter() - start
+    return [r for r in records if r is not None], time.perf_counter() - start
 
 
 class Progress:
@@ -147,8 +170,19 @@ def run(cfg: Mapping[str, Any], run_dir: Path, sweep: str | None = None) -> dict
     """Run one experiment from a resolved plain-dict config; return its metrics. A run of a
     multirun carries its ``sweep`` id as a tag, under the sweep's parent run if there is one."""
     settings = run_settings(cfg)
+    dry, retry_errors = _flag(cfg, "dry_run"), _flag(cfg, "retry_errors")
+    if retry_errors and not cfg.get("resume", True):
+        raise ConfigError(
+            "retry_errors=true reopens the finished run to solve its errored problems; "
+            "it cannot be combined with resume=false <retry_errors>"
+        )
     dataset = load_problems(cfg["dataset"])
     problems = draw_sample(dataset, settings.samples, settings.seed)
+    if dry:
+        from delegate.dry_run import dry_run
+
+        print(dry_run(cfg, dataset, problems), flush=True)  # the answer, where the user looks
+        return {}
     models = Models(cfg)
     strategy = build_strategy(cfg, models)
     return asyncio.run(_run(cfg, run_dir, sweep, settings, dataset, problems, models, strategy))
@@ -196,7 +230,11 @@ async def _run(
                 tags["mlflow.parentRunId"] = parent
         previous = None
         if cfg.get("resume", True):
-            previous = resume.find_unfinished(experiment_id, cid, settings.seed, problems)
+            previous = resume.find_resumable(
+                experiment_id, cid, settings.seed, problems, _flag(cfg, "retry_errors")
+            )
+        budget = models.budget
+        budget.start(previous.spent_usd if previous else 0.0, run_dir / resume.BUDGET_FILE)
         done = previous.records if previous else []
         offset_s = previous.elapsed_s if previous else 0.0
         run_id = previous.run_id if previous else None
@@ -205,6 +243,8 @@ async def _run(
             log.info("MLflow run %s in experiment %r at %s", active.info.run_id, experiment, uri)
             if previous is None:  # a reopened run already holds these (params cannot change)
                 tracking.log_params(tracking.flatten(cfg))
+            else:
+                tracking.delete_tag(active.info.run_id, STOPPED_TAG)
             _write_config(run_dir, cfg)
             document = identity.identity_document(ident, cfg["prompt"])
             (run_dir / identity.IDENTITY_FILE).write_text(
@@ -228,16 +268,19 @@ async def _run(
             try:
                 with tracing.traced_run(traced, experiment_id) as trace_stats:
                     new, wall = await solve_all(
-                        todo, strategy, *prices, settings.concurrency, on_record
+                        todo, strategy, *prices, settings.concurrency, on_record, budget
                     )
             finally:
                 progress.close()
                 record_log.close()
             order = {p.id: i for i, p in enumerate(problems)}
             records = sorted(done + new, key=lambda r: order[r.problem_id])
+            if budget.exhausted and len(records) < len(problems):
+                _stop_for_budget(budget, len(records), len(problems))
             wall += offset_s
             rows = [r.to_row() for r in records]
             metrics = aggregate(rows, wall, trace_stats.wait_s)
+            metrics["spent_usd"] = budget.spent_usd
             if trace_stats.failed:
                 log.warning("%d of %d traces could not be written", trace_stats.failed, len(new))
             write_results(
@@ -253,7 +296,9 @@ async def _run(
                     "resumed_problems": len(done),
                 },
             )
-            tracking.log_results(metrics, rows, run_dir)
+            # A reopened FINISHED run (retry_errors) already holds a table: replace it.
+            finished_before = previous is not None and previous.status == "FINISHED"
+            tracking.log_results(metrics, rows, run_dir, replace_table=finished_before)
             log.info(
                 "accuracy %.1f%% (strict %.1f%%) on %d problems, %d errors, cost $%.4f "
                 "(billed now $%.4f), wall %.1fs",
@@ -271,6 +316,26 @@ async def _run(
                     f"all {len(records)} problems failed; first error: {records[0].error}"
                 )
         return metrics
+
+
+def _flag(cfg: Mapping[str, Any], key: str) -> bool:
+    value = cfg.get(key, False)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key} must be true or false, got {value!r} <{key}>")
+    return value
+
+
+def _stop_for_budget(budget: Budget, done: int, total: int) -> None:
+    """End the run KILLED, tagged, with what it spent; the message is the one console line."""
+    import mlflow
+
+    mlflow.set_tag(STOPPED_TAG, "budget")
+    mlflow.log_metric("spent_usd", budget.spent_usd)
+    raise BudgetStopped(
+        f"stopped by the budget: ${budget.spent_usd:.4f} billed of budget_usd={budget.cap_usd:g}, "
+        f"{done} of {total} problems done; the same command with a higher budget_usd continues "
+        "this run <budget_usd>"
+    )
 
 
 def _warn_if_truncated(cfg: Mapping[str, Any], metrics: Mapping[str, float]) -> None:

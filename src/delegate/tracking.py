@@ -104,7 +104,8 @@ def mlflow_run(
     experiment_id: str, run_name: str, tags: Mapping[str, str], run_id: str | None = None
 ) -> Iterator[Any]:
     """Start a run (or reopen ``run_id``); end it FINISHED, or FAILED with an ``error`` tag if the
-    body raises (Ctrl-C included)."""
+    body raises (Ctrl-C included). An exception with a ``run_status`` attribute ends it with that
+    status instead (KILLED: stopped on purpose)."""
     import mlflow
 
     tags = {k: scrub(str(v)) for k, v in tags.items()}
@@ -118,7 +119,7 @@ def mlflow_run(
     except BaseException as e:
         message = str(e) or type(e).__name__
         mlflow.set_tag("error", scrub(f"{type(e).__name__}: {message}")[:5000])
-        mlflow.end_run(status="FAILED")
+        mlflow.end_run(status=getattr(e, "run_status", "FAILED"))
         raise
     mlflow.end_run(status="FINISHED")
 
@@ -131,17 +132,37 @@ def log_params(params: Mapping[str, str]) -> None:
         mlflow.log_params(dict(items[i : i + 100]))
 
 
+def delete_tag(run_id: str, key: str) -> None:
+    """Remove ``key`` from a run's tags if it has it."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient()
+    if key in client.get_run(run_id).data.tags:
+        client.delete_tag(run_id, key)
+
+
 def log_results(
     metrics: Mapping[str, float],
     rows: Sequence[Mapping[str, Any]],
     run_dir: Path,
+    replace_table: bool = False,
 ) -> None:
-    """Metrics, the per-sample table and every file in the run directory."""
+    """Metrics, the per-sample table and every file in the run directory. ``mlflow.log_table``
+    appends to a table the run already has; ``replace_table`` writes it whole instead."""
+    import tempfile
+
     import mlflow
     import pandas as pd
 
     mlflow.log_metrics(dict(metrics))
-    mlflow.log_table(pd.DataFrame(list(rows)), artifact_file="per_sample.json")
+    table = pd.DataFrame(list(rows))
+    if replace_table:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "per_sample.json"
+            table.to_json(path, orient="split", index=False, date_format="iso")  # log_table's form
+            mlflow.log_artifact(str(path))
+    else:
+        mlflow.log_table(table, artifact_file="per_sample.json")
     for path in sorted(run_dir.iterdir()):
         if path.is_file():
             mlflow.log_artifact(str(path))

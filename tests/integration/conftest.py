@@ -322,3 +322,97 @@ def table_server() -> Iterator[Any]:
     yield start
     for s in servers:
         s.close()
+
+
+class MeteredServer:
+    """A real OpenAI-compatible server on 127.0.0.1 that bills like the worst honest provider:
+    one prompt token per byte of the request's messages (as JSON) and every output token the
+    request allows (``max_tokens``). ``fault(n, request)`` may answer request number ``n`` (from
+    0) with ``(status, headers, body)`` instead. Each request takes ``delay_s``, so calls overlap.
+
+    ``answered`` holds every request answered 200 with the usage it was billed; ``max_in_flight``
+    is the most requests it held at once.
+    """
+
+    def __init__(self, fault: Any = None, delay_s: float = 0.05) -> None:
+        self.answered: list[tuple[dict[str, Any], dict[str, int]]] = []
+        self.arrivals = 0
+        self.max_in_flight = 0
+        self._in_flight = 0
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                with server._lock:
+                    n = server.arrivals
+                    server.arrivals += 1
+                    server._in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server._in_flight)
+                try:
+                    time.sleep(delay_s)
+                    step = fault(n, request) if fault else None
+                    if step is None:
+                        messages = json.dumps(request["messages"], ensure_ascii=False)
+                        usage = {
+                            "prompt_tokens": len(messages.encode()),
+                            "completion_tokens": int(request["max_tokens"]),
+                        }
+                        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+                        body = canned_completion()
+                        body["usage"] = usage
+                        with server._lock:
+                            server.answered.append((request, usage))
+                        step = (200, {}, json.dumps(body))
+                    status, headers, text = step
+                    data = text.encode()
+                    self.send_response(status)
+                    for key, value in {"Content-Type": "application/json", **headers}.items():
+                        self.send_header(key, value)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                finally:
+                    with server._lock:
+                        server._in_flight -= 1
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def billed_usd(self, input_per_m: float, output_per_m: float) -> float:
+        """What the answered requests cost at these prices (USD per 1M tokens)."""
+        return (
+            sum(
+                u["prompt_tokens"] * input_per_m + u["completion_tokens"] * output_per_m
+                for _, u in self.answered
+            )
+            / 1_000_000
+        )
+
+    def questions(self) -> list[str]:
+        """The last user message of every answered request."""
+        return [
+            [m for m in r["messages"] if m["role"] == "user"][-1]["content"]
+            for r, _ in self.answered
+        ]
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture
+def metered_server() -> Iterator[Any]:
+    servers: list[MeteredServer] = []
+
+    def start(fault: Any = None, delay_s: float = 0.05) -> MeteredServer:
+        servers.append(MeteredServer(fault, delay_s))
+        return servers[-1]
+
+    yield start
+    for s in servers:
+        s.close()

@@ -48,7 +48,7 @@ def test_one_finished_run_per_strategy_with_every_metric(offline_runs) -> None:
     for r in runs:
         assert r.info.status == "FINISHED"
         by_group = {f"{m}/{g}" for m in BREAKDOWN_NAMES for g in ("mini", "level_1")}
-        assert set(r.data.metrics) == set(METRIC_NAMES) | by_group  # mini: one source, level 1
+        assert set(r.data.metrics) == set(METRIC_NAMES) | by_group | {"spent_usd"}  # mini: 1 source
         assert r.data.metrics["n_problems"] == SAMPLES
         assert 0 <= r.data.metrics["accuracy_strict"] <= r.data.metrics["accuracy"] <= 1
         assert r.data.metrics["wall_time_s"] > 0

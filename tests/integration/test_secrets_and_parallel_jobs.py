@@ -86,6 +86,6 @@ def test_four_parallel_jobs_lose_no_run_and_no_metric(scripted_server, tmp_path:
     for r in runs:
         assert r.info.status == "FINISHED"
         by_group = {f"{m}/{g}" for m in BREAKDOWN_NAMES for g in ("mini", "level_1")}
-        assert set(r.data.metrics) == set(METRIC_NAMES) | by_group  # mini: one source, level 1
+        assert set(r.data.metrics) == set(METRIC_NAMES) | by_group | {"spent_usd"}  # mini: 1 source
         assert r.data.metrics["n_problems"] == 3
     assert len(server.arrivals) == 12

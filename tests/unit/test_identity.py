@@ -39,6 +39,9 @@ def cid(*overrides: str, problems: list[Problem] = PROBLEMS) -> str:
         "llm.max_retries=0",
         "llm.api_key_env=OTHER_KEY",
         "llm.requests_per_minute=10",
+        "budget_usd=5",
+        "dry_run=true",
+        "retry_errors=true",
     ],
 )
 def test_runtime_settings_leave_the_identity_alone(runtime: str) -> None:

@@ -1,0 +1,75 @@
+"""Counting a request's prompt tokens without sending it, for ``dry_run=true``.
+
+A model whose files are on this machine is counted with its own tokenizer, on the prompt its chat
+template renders (llama.cpp's GGUF files, read vocabulary-only, without the weights). Anything else
+(an API model, a backend without an offline tokenizer here) is estimated at about four characters
+a token, and says so.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+from delegate.models.base import Message
+
+log = logging.getLogger(__name__)
+
+CHARS_PER_TOKEN = 4
+
+Count = Callable[[list[Message], list[dict[str, Any]] | None, str | None], int]
+
+
+@dataclass(frozen=True)
+class TokenCounter:
+    """``count(messages, tools, assistant_prefix)``; ``how`` says how it counts, for the report."""
+
+    count: Count
+    how: str
+
+
+def estimate(
+    messages: list[Message], tools: list[dict[str, Any]] | None, prefix: str | None
+) -> int:
+    """About four characters a token, over the messages, tools and prefix as JSON text."""
+    text = json.dumps(messages, ensure_ascii=False) + json.dumps(tools or [], ensure_ascii=False)
+    return (len(text) + len(prefix or "")) // CHARS_PER_TOKEN
+
+
+def token_counter(section: Mapping[str, Any], backend: Any) -> TokenCounter:
+    """The best counter for the model of config ``section`` (its backend object, unprepared)."""
+    kind = str(section.get("backend"))
+    if kind == "llama_cpp":
+        try:
+            return _llama_cpp(str(backend._path))
+        except Exception as e:  # no package, no template: an estimate still answers
+            log.info("no offline tokenizer for %s (%s); estimating", backend.name, e)
+    return TokenCounter(
+        estimate, f"estimated at ~{CHARS_PER_TOKEN} characters a token: no offline tokenizer here"
+    )
+
+
+def _llama_cpp(path: str) -> TokenCounter:
+    from llama_cpp import Llama
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    vocab = Llama(model_path=path, vocab_only=True, verbose=False)
+    template = vocab.metadata.get("tokenizer.chat_template")
+    if not template:
+        raise ValueError(f"{path} has no chat template")
+    eos = vocab.detokenize([vocab.token_eos()], special=True).decode()
+    bos = vocab.detokenize([vocab.token_bos()], special=True).decode()
+    formatter = Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos)
+
+    def count(
+        messages: list[Message], tools: list[dict[str, Any]] | None, prefix: str | None
+    ) -> int:
+        # Rendered and tokenized as the llama_cpp backend renders its prompt.
+        rendered = formatter(messages=cast(Any, messages), tools=cast(Any, tools))
+        prompt = rendered.prompt + (prefix or "")
+        return len(vocab.tokenize(prompt.encode(), add_bos=False, special=True))
+
+    return TokenCounter(count, "counted with the model's own tokenizer")
