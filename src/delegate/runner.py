@@ -56,7 +56,9 @@ def _trace_tags(record: ProblemRecord) -> dict[str, str]:
 
 
 class AllProblemsFailed(DelegateError):
-    """Every problem errored: the run measured nothing, so it must not look like a result."""
+    """Every problem errored, or every delegation failed: the run measured nothing it claims to
+    (a router whose small model never answered is the large model alone), so it must not look
+    like a result."""
 
 
 async def solve_all(
@@ -266,6 +268,12 @@ async def _run(
                 wall,
             )
             _warn_if_truncated(cfg, metrics)
+            if metrics["slm_failures"] and not sum(r.slm_tool_calls for r in records):
+                first = next(c["error"] for r in records for c in r.tool_call_log if c.get("error"))
+                raise AllProblemsFailed(
+                    f"every small-model tool call failed ({int(metrics['slm_failures'])} of "
+                    f"them): the router answered alone; first error: {first}"
+                )
             if metrics["n_errors"] == len(records):
                 raise AllProblemsFailed(
                     f"all {len(records)} problems failed; first error: {records[0].error}"
