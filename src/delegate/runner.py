@@ -28,6 +28,7 @@ from delegate.outputs import RecordLog, write_results, write_samples
 from delegate.records import ProblemRecord, make_record
 from delegate.secrets import scrub
 from delegate.strategies import Strategy, Trace
+from delegate.validation import check_settings, check_tracking_uri
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +157,9 @@ def run(
     """Run one experiment from a resolved plain-dict config; return its metrics. A run of a
     multirun carries its ``sweep`` id as a tag, under the sweep's parent run if there is one, and
     its ``job`` (number, overrides)."""
+    check_settings(cfg)
     settings = run_settings(cfg)
+    check_tracking_uri(str(cfg["tracking"]["uri"]))
     dataset = load_problems(cfg["dataset"])
     problems = draw_sample(dataset, settings.samples, settings.seed)
     models = Models(cfg)
