@@ -1,6 +1,10 @@
 """``python -m delegate [overrides]``: compose the config with Hydra and run one experiment.
 
 User errors (bad config values, missing files or keys) print one line and exit with status 2.
+In a multirun (``-m``) a job's failure is that job's alone: it is logged, its MLflow run ends
+FAILED (one is made for it if it failed before its run existed), the other jobs run, and the
+multirun exits with status 1 after its report. SIGTERM (what schedulers and ``docker stop`` send)
+stops a run as Ctrl-C does: FAILED with the reason, traces written, resumable.
 Every log record is scrubbed of secrets, and so are Hydra's copies of the config and the command
 line in the run directory (``.hydra/``) and a multirun's ``multirun.yaml``.
 """
@@ -8,8 +12,10 @@ line in the run directory (``.hydra/``) and a multirun's ``multirun.yaml``.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from delegate.config import register_resolvers
 from delegate.paths import CONF_DIR
@@ -30,6 +36,7 @@ def main() -> None:
     from delegate.errors import DelegateError
 
     install_log_scrubber()
+    signal.signal(signal.SIGTERM, _terminate)
 
     @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
     def task(cfg: DictConfig) -> float:
@@ -37,19 +44,63 @@ def main() -> None:
         for name in ("openai", "httpx", "httpx2", "httpcore", "httpcore2", "urllib3"):
             logging.getLogger(name).setLevel(logging.WARNING)
         from delegate.runner import run
-        from delegate.sweep import current_sweep
+        from delegate.sweep import current_job, current_sweep
 
+        sweep, job = current_sweep(), current_job()
+        overrides = " ".join(HydraConfig.get().overrides.task)
+        plain: Any = None
         try:
             plain = OmegaConf.to_container(cfg, resolve=True)
             out = Path(HydraConfig.get().runtime.output_dir)
             scrub_files(_hydra_files(out))
-            metrics = run(plain, out, sweep=current_sweep())  # type: ignore[arg-type]
+            job_tags = (job, overrides) if job is not None else None
+            metrics = run(plain, out, sweep=sweep, job=job_tags)
         except DelegateError as e:
             log.error("%s", e)  # one line, on the console and in the run's log file
-            sys.exit(2)
+            if sweep is None:
+                sys.exit(2)
+            _job_failed(plain, sweep, job, overrides, e)
+            return float("nan")
+        except Exception as e:  # a bug in one job must not stop the others
+            if sweep is None:
+                raise
+            log.exception("job %s failed", job)
+            _job_failed(plain, sweep, job, overrides, e)
+            return float("nan")
         return metrics.get("accuracy", float("nan"))  # a dry run measures nothing
 
     task()
+    from delegate import sweep as sweeps
+
+    if sweeps.failed_jobs:
+        sys.exit(1)
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    """SIGTERM before or after the run's event loop (inside it, the runner cancels the run)."""
+    from delegate.runner import Terminated
+
+    raise Terminated("stopped by SIGTERM")
+
+
+def _job_failed(
+    cfg: Any, sweep: str, job: str | None, overrides: str, error: BaseException
+) -> None:
+    """Make sure the store shows a failed job: its own run ended FAILED already if it had
+    started; otherwise a FAILED run is made for it under the sweep's parent."""
+    from delegate import tracking
+
+    if not isinstance(cfg, dict) or job is None:
+        return
+    try:
+        experiment_id = tracking.prepare_store(
+            cfg["tracking"]["uri"], cfg["tracking"]["experiment"]
+        )
+        if not tracking.sweep_job_has_run(experiment_id, sweep, job):
+            message = f"{type(error).__name__}: {error}"
+            tracking.record_failed_job(experiment_id, sweep, job, overrides, message)
+    except Exception as e:  # the store itself is the problem: the log line is all there is
+        log.error("job %s: could not record its failure in MLflow: %s", job, e)
 
 
 def _hydra_files(run_dir: Path) -> list[Path]:

@@ -100,8 +100,9 @@ class Models:
             inner.check_can_force()
 
     def built(self) -> dict[str, ChatModel]:
-        """The models the strategy actually uses, by role."""
-        return dict(self._built)
+        """The models the strategy actually uses, by role: the large model first, whichever the
+        strategy built first (so they are prepared, and fail, in a fixed order)."""
+        return {role: self._built[role] for role in ("llm", "slm") if role in self._built}
 
     def price(self, role: Role) -> Price:
         """The role's price; zero for a role the strategy does not use (it has no tokens)."""

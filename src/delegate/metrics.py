@@ -44,6 +44,9 @@ METRIC_NAMES = (
     "tool_calls_per_problem",
     "delegation_rate",
     "calculator_calls_per_problem",
+    "tool_errors",
+    "tool_error_rate",
+    "slm_failures",
     "escalation_rate",
 )
 
@@ -75,6 +78,10 @@ def _number(value: Any) -> float:
 
 def _total(rows: Sequence[Row], column: str) -> float:
     return float(sum(_number(r.get(column)) for r in rows))
+
+
+def _share(part: float, whole: float) -> float:
+    return part / whole if whole else 0.0
 
 
 def delegated(row: Row) -> bool:
@@ -149,9 +156,12 @@ def aggregate(
     the ``breakdown`` by source and level. ``delegation_rate`` is the share of problems with at
     least one small-model tool call whose reply came back (the calculator does not count;
     ``calculator_calls_per_problem`` counts it), ``escalation_rate`` the share a cascade sent to
-    the large model (0 for every other strategy, which never escalates); ``trace_wait_s`` is how
-    long the run waited, after its last problem, for traces to be written (so a run's full time
-    is ``wall_time_s + trace_wait_s``). Rows written before a column existed count it as zero."""
+    the large model (0 for every other strategy, which never escalates); ``tool_errors`` counts
+    tool calls that brought no usable answer back and ``tool_error_rate`` their share of all tool
+    calls; ``slm_failures`` counts small-model tool calls where the small model itself failed;
+    ``trace_wait_s`` is how long the run waited, after its last problem, for traces to be written
+    (so a run's full time is ``wall_time_s + trace_wait_s``). Rows written before a column
+    existed count it as zero."""
     n = len(rows)
     if n == 0:
         raise ValueError("no rows to aggregate")
@@ -170,6 +180,9 @@ def aggregate(
         "tool_calls_per_problem": _total(rows, "tool_calls") / n,
         "delegation_rate": sum(delegated(r) for r in rows) / n,
         "calculator_calls_per_problem": _total(rows, "calculator_calls") / n,
+        "tool_errors": _total(rows, "tool_errors"),
+        "tool_error_rate": _share(_total(rows, "tool_errors"), _total(rows, "tool_calls")),
+        "slm_failures": _total(rows, "slm_failures"),
         "escalation_rate": sum(_number(r.get("escalated")) > 0 for r in rows) / n,
     }
     for column in SUMMED:

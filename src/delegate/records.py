@@ -82,6 +82,10 @@ class ProblemRecord:
     # Tool calls by tool: small-model calls whose reply came back, and calculator calls (all).
     slm_tool_calls: int = 0
     calculator_calls: int = 0
+    # Tool calls that brought no usable answer back (malformed, unknown tool, a failing tool, no
+    # boxed answer), and the small-model calls among them where the small model itself failed.
+    tool_errors: int = 0
+    slm_failures: int = 0
     # The cascade's small-model verdict (strategy=cascade only): each sample's extracted answer,
     # the majority answer, its share of the samples, and whether the problem escalated.
     slm_answers: tuple[str | None, ...] = ()
@@ -172,6 +176,11 @@ def make_record(
             c.tool == SMALL_MODEL and c.slm_text is not None for c in trace.tool_calls
         ),
         calculator_calls=sum(c.tool == CALCULATOR for c in trace.tool_calls),
+        tool_errors=sum(c.error is not None for c in trace.tool_calls),
+        slm_failures=sum(
+            c.tool == SMALL_MODEL and c.question is not None and c.slm_text is None
+            for c in trace.tool_calls
+        ),
         slm_answers=tuple(trace.slm_answers or ()),
         slm_answer=trace.slm_answer,
         confidence=trace.confidence,

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import signal
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -28,7 +29,9 @@ from delegate.metrics import aggregate
 from delegate.models.budget import Budget, BudgetExhausted
 from delegate.outputs import RecordLog, write_results, write_samples
 from delegate.records import ProblemRecord, make_record
+from delegate.secrets import scrub
 from delegate.strategies import Strategy, Trace
+from delegate.validation import check_settings, check_tracking_uri
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +62,9 @@ def _trace_tags(record: ProblemRecord) -> dict[str, str]:
 
 
 class AllProblemsFailed(DelegateError):
-    """Every problem errored: the run measured nothing, so it must not look like a result."""
+    """Every problem errored, or every delegation failed: the run measured nothing it claims to
+    (a router whose small model never answered is the large model alone), so it must not look
+    like a result."""
 
 
 class BudgetStopped(DelegateError):
@@ -166,10 +171,18 @@ def _tags(cfg: Mapping[str, Any], models: Models) -> dict[str, str]:
 TRUNCATION_WARNING_SHARE = 0.05
 
 
-def run(cfg: Mapping[str, Any], run_dir: Path, sweep: str | None = None) -> dict[str, float]:
+def run(
+    cfg: Mapping[str, Any],
+    run_dir: Path,
+    sweep: str | None = None,
+    job: tuple[str, str] | None = None,
+) -> dict[str, float]:
     """Run one experiment from a resolved plain-dict config; return its metrics. A run of a
-    multirun carries its ``sweep`` id as a tag, under the sweep's parent run if there is one."""
+    multirun carries its ``sweep`` id as a tag, under the sweep's parent run if there is one, and
+    its ``job`` (number, overrides)."""
+    check_settings(cfg)
     settings = run_settings(cfg)
+    check_tracking_uri(str(cfg["tracking"]["uri"]))
     dry, retry_errors = _flag(cfg, "dry_run"), _flag(cfg, "retry_errors")
     if retry_errors and not cfg.get("resume", True):
         raise ConfigError(
@@ -185,13 +198,33 @@ def run(cfg: Mapping[str, Any], run_dir: Path, sweep: str | None = None) -> dict
         return {}
     models = Models(cfg)
     strategy = build_strategy(cfg, models)
-    return asyncio.run(_run(cfg, run_dir, sweep, settings, dataset, problems, models, strategy))
+    try:
+        return asyncio.run(
+            _run(cfg, run_dir, sweep, job, settings, dataset, problems, models, strategy)
+        )
+    except asyncio.CancelledError as e:  # SIGTERM inside the loop: the run ended FAILED
+        raise Terminated(str(e) or "cancelled") from None
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is: the run ends FAILED with the reason, traces are written,
+    and the same command resumes it."""
+
+
+def _cancel_on_sigterm() -> None:
+    """In the run's loop, SIGTERM cancels the run, so every ``finally`` runs (records closed,
+    traces written, the MLflow run ended FAILED with the reason)."""
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    if task is not None:
+        with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):  # not main thread
+            loop.add_signal_handler(signal.SIGTERM, task.cancel, "stopped by SIGTERM")
 
 
 async def _run(
     cfg: Mapping[str, Any],
     run_dir: Path,
     sweep: str | None,
+    job: tuple[str, str] | None,
     settings: RunSettings,
     dataset: Sequence[Problem],
     problems: Sequence[Problem],
@@ -200,6 +233,7 @@ async def _run(
 ) -> dict[str, float]:
     """The run in one event loop: prepare the models, solve, close them. The MLflow calls in
     between block the loop while nothing else runs on it."""
+    _cancel_on_sigterm()
     async with contextlib.AsyncExitStack() as stack:
         for model in models.built().values():  # HTTP clients close in the loop they used
             stack.push_async_callback(model.aclose)
@@ -224,6 +258,8 @@ async def _run(
         run_name = f"{tags['strategy']}-{tags['prompt']}-{cid[:6]}-seed{settings.seed}"
         uri, experiment = cfg["tracking"]["uri"], cfg["tracking"]["experiment"]
         experiment_id = tracking.prepare_store(uri, experiment)
+        if job is not None:
+            tags[tracking.JOB_TAG], tags["overrides"] = job[0], scrub(job[1])[:5000]
         if sweep is not None:
             tags[tracking.SWEEP_TAG] = sweep
             if parent := tracking.find_sweep_run(experiment_id, sweep):
@@ -311,6 +347,12 @@ async def _run(
                 wall,
             )
             _warn_if_truncated(cfg, metrics)
+            if metrics["slm_failures"] and not sum(r.slm_tool_calls for r in records):
+                first = next(c["error"] for r in records for c in r.tool_call_log if c.get("error"))
+                raise AllProblemsFailed(
+                    f"every small-model tool call failed ({int(metrics['slm_failures'])} of "
+                    f"them): the router answered alone; first error: {first}"
+                )
             if metrics["n_errors"] == len(records):
                 raise AllProblemsFailed(
                     f"all {len(records)} problems failed; first error: {records[0].error}"

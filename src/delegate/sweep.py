@@ -10,6 +10,7 @@ with the sweep's id (``sweep_id``) and names the parent run, so the UI groups th
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from pathlib import Path
@@ -45,6 +46,19 @@ def current_sweep() -> str | None:
     return sweep_id(hydra_cfg.sweep.dir)
 
 
+def current_job() -> str | None:
+    """This job's number in its multirun (Hydra's ``job.num``); None for a single run."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if current_sweep() is None:
+        return None
+    return str(HydraConfig.get().job.num)
+
+
+# Set by ``on_multirun_end``: how many of the sweep's jobs failed, for the exit status.
+failed_jobs = 0
+
+
 def _overrides(argv: list[str]) -> str:
     """The command line, for the parent run's tag, with any secret-looking value masked."""
     from delegate.secrets import scrub
@@ -74,6 +88,9 @@ class SweepCallback(Callback):
         log.info("sweep %s: MLflow experiment %r at %s", sweep, experiment, uri)
 
     def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
+        """Report on the jobs that finished, list those that did not, and end the parent run
+        (FAILED if any job failed)."""
+        global failed_jobs
         from mlflow.tracking import MlflowClient
 
         from delegate import tracking
@@ -85,17 +102,37 @@ class SweepCallback(Callback):
         parent = tracking.find_sweep_run(experiment_id, sweep)
         out = Path(str(config.hydra.sweep.dir))
         client = MlflowClient()
+        failures = tracking.failed_sweep_jobs(experiment_id, sweep)
+        failed_jobs = len(failures)
+        files: list[Path] = []
+        if failures:
+            listing = out / "failed_jobs.json"
+            listing.write_text(json.dumps(failures, indent=2) + "\n", encoding="utf-8")
+            files.append(listing)
         try:
-            files, rows = write_report(experiment, sweep, out)
+            report, rows = write_report(experiment, sweep, out)
+            files += report
+            print(markdown(rows), flush=True)  # the sweep's answer, where the user is looking
+            log.info("sweep %s: comparison in %s", sweep, out)
+            error = None
         except Exception as e:  # the runs are safe in the store; `delegate.compare` can retry
             log.error("sweep %s: no comparison report: %s", sweep, e)
-            if parent:
-                client.set_tag(parent, "error", f"{type(e).__name__}: {e}"[:5000])
-                client.set_terminated(parent, status="FAILED")
-            return
-        print(markdown(rows), flush=True)  # the sweep's answer, where the user is looking
-        log.info("sweep %s: comparison in %s", sweep, out)
+            error = f"{type(e).__name__}: {e}"
+        for failure in failures:
+            log.error(
+                "sweep %s: job %s failed (%s): %s",
+                sweep,
+                failure["job"],
+                failure["overrides"],
+                failure["error"],
+            )
+        if failures:
+            error = error or f"{len(failures)} job(s) failed; see failed_jobs.json"
         if parent:
             for path in files:
                 client.log_artifact(parent, str(path))
-            client.set_terminated(parent, status="FINISHED")
+            if error:
+                client.set_tag(parent, "error", error[:5000])
+            client.set_terminated(parent, status="FAILED" if error else "FINISHED")
+        if error and not failures:
+            failed_jobs = failed_jobs or 1  # no report: the sweep did not do its job either

@@ -172,6 +172,58 @@ SWEEP_TAG = "sweep"  # every run of one multirun carries the same value
 ROLE_TAG = "delegate.role"  # "sweep" on the parent run that groups a multirun's runs
 
 
+JOB_TAG = "sweep_job"  # a sweep's job number (Hydra's job.num), on every run of a multirun
+
+
+def record_failed_job(experiment_id: str, sweep: str, job: str, overrides: str, error: str) -> None:
+    """A FAILED run for a sweep job that failed before its own run existed (bad settings, an
+    unreachable endpoint), so the sweep's report can list it and the UI shows it."""
+    from mlflow.tracking import MlflowClient
+
+    from delegate.secrets import scrub
+
+    client = MlflowClient()
+    tags = {SWEEP_TAG: sweep, JOB_TAG: job, "overrides": scrub(overrides)[:5000]}
+    tags["error"] = scrub(error)[:5000]
+    if parent := find_sweep_run(experiment_id, sweep):
+        tags["mlflow.parentRunId"] = parent
+    run = client.create_run(experiment_id, run_name=f"failed job {job}", tags=tags)
+    client.set_terminated(run.info.run_id, status="FAILED")
+
+
+def sweep_job_has_run(experiment_id: str, sweep: str, job: str) -> bool:
+    from mlflow.tracking import MlflowClient
+
+    found = MlflowClient().search_runs(
+        [experiment_id],
+        filter_string=f"tags.`{SWEEP_TAG}` = '{quote(sweep)}' and tags.`{JOB_TAG}` = '{job}'",
+        max_results=1,
+    )
+    return bool(found)
+
+
+def failed_sweep_jobs(experiment_id: str, sweep: str) -> list[dict[str, str]]:
+    """The sweep's jobs whose run ended FAILED (or never ended: killed), with their errors."""
+    from mlflow.tracking import MlflowClient
+
+    runs = MlflowClient().search_runs(
+        [experiment_id],
+        filter_string=f"tags.`{SWEEP_TAG}` = '{quote(sweep)}' and attributes.status != 'FINISHED'",
+        order_by=["attributes.start_time ASC"],
+    )
+    return [
+        {
+            "run_id": r.info.run_id,
+            "job": r.data.tags.get(JOB_TAG, "?"),
+            "status": r.info.status,
+            "overrides": r.data.tags.get("overrides", ""),
+            "error": r.data.tags.get("error", ""),
+        }
+        for r in runs
+        if r.data.tags.get(ROLE_TAG) != "sweep"
+    ]
+
+
 def find_sweep_run(experiment_id: str, sweep: str) -> str | None:
     """The id of the parent run of ``sweep``, if one was created."""
     from mlflow.tracking import MlflowClient

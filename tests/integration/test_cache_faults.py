@@ -93,7 +93,6 @@ def test_waiting_for_a_locked_cache_does_not_stall_the_event_loop(
     model = CachedChatModel(
         OpenAIChatModel("gpt-4o", base_url=server.url, api_key_env=None),
         ResponseStore(locked_cache),
-        {"model": "gpt-4o"},
         seed=0,
     )
 

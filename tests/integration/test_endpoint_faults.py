@@ -3,12 +3,13 @@ the problem is recorded with its error, scored wrong and kept in the denominator
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
 import pytest
 
-from delegate.runner import run
+from delegate.runner import AllProblemsFailed, run
 
 from ..helpers import finished_runs, per_sample_table, resolved, run_traces
 from .conftest import canned_completion
@@ -92,8 +93,11 @@ def router_run(llm_url: str, slm_url: str, store: str, tmp_path: Path, *extra: s
         "tracking.experiment=router-faults",
         *extra,
     )
-    metrics = run(cfg, tmp_path / "run")
+    # When every delegation failed the run is FAILED, its numbers kept.
+    with contextlib.suppress(AllProblemsFailed):
+        run(cfg, tmp_path / "run")
     [logged] = finished_runs(store, "router-faults")
+    metrics = logged.data.metrics
     # The first problem meets the scripted fault; the second gets plain answers.
     row = per_sample_table(store, logged).sort_values("problem_id").iloc[0]
     # Its trace shows the tool call's error too.
@@ -160,6 +164,14 @@ def test_small_model_faults_follow_the_configured_policy(
         f"router.on_tool_error={policy}",
     )
     assert calls[0]["error"].startswith(error)  # recorded on the tool call, in the table
+    assert metrics["tool_errors"] == 1 and metrics["tool_error_rate"] == 1.0
+    # The small model failed on its only call: the run cannot pass for a router run.
+    slm_failed = fault != "no answer"
+    assert metrics["slm_failures"] == int(slm_failed)
+    [logged] = finished_runs(store, "router-faults")
+    assert logged.info.status == ("FAILED" if slm_failed else "FINISHED")
+    if slm_failed:
+        assert "every small-model tool call failed" in logged.data.tags["error"]
     assert metrics["tool_calls_per_problem"] == 0.5  # the attempt is on record either way
     # A delegation is a small-model reply that came back, with or without an answer in it.
     assert metrics["delegation_rate"] == (0.5 if fault == "no answer" else 0)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ..helpers import finished_runs, per_sample_table
+from ..helpers import finished_runs, per_sample_table, run_traces
 
 pytestmark = pytest.mark.integration
 
@@ -63,7 +63,8 @@ def interrupt_after(cmd: list[str], records: Path, sig: int, at_least: int = 2) 
 
 
 @pytest.mark.parametrize(
-    ("sig", "status_after"), [(signal.SIGKILL, "RUNNING"), (signal.SIGINT, "FAILED")]
+    ("sig", "status_after"),
+    [(signal.SIGKILL, "RUNNING"), (signal.SIGINT, "FAILED"), (signal.SIGTERM, "FAILED")],
 )
 def test_the_same_command_continues_the_interrupted_run(
     tmp_path: Path, store: str, sig: int, status_after: str
@@ -73,6 +74,10 @@ def test_the_same_command_continues_the_interrupted_run(
     assert 2 <= done_before < SAMPLES
     [interrupted] = finished_runs(store, "resume")
     assert interrupted.info.status == status_after  # SIGINT never leaves a run RUNNING
+    if sig == signal.SIGTERM:  # like Ctrl-C: the reason on the run, every finished trace written
+        assert "SIGTERM" in interrupted.data.tags["error"]
+        traces = run_traces(store, interrupted)  # the problem cut off is an ERROR trace
+        assert sum(str(t.info.state) in ("OK", "TraceState.OK") for t in traces) == done_before
 
     second = tmp_path / "second"
     done = subprocess.run(command(store, second), capture_output=True, text=True, timeout=600)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from delegate.errors import DelegateError
 from delegate.paths import PROJECT_ROOT
+from delegate.validation import check_tracking_uri
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,6 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     from delegate.compare.report import markdown, write_report
     from delegate.compare.runs import load_runs
 
+    try:
+        check_tracking_uri(args.tracking_uri)
+    except DelegateError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if args.tracking_uri.startswith("sqlite:///"):
         db = Path(args.tracking_uri[len("sqlite:///") :])
         if not db.is_file():  # MLflow would create an empty store: say there is none

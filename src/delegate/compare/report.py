@@ -50,6 +50,8 @@ COLUMNS = (
     "tool_calls_per_problem",
     "delegation_rate",
     "errors",
+    "tool_errors",
+    "tool_error_rate",
     "truncated",
     "llm_reference",
     "vs_llm_shared_problems",
@@ -106,6 +108,8 @@ def summarize(runs: Sequence[RunResult]) -> dict[str, Any]:
         "tool_calls_per_problem": m["tool_calls_per_problem"],
         "delegation_rate": m["delegation_rate"],
         "errors": sum(failed(p) for p in rows),
+        "tool_errors": int(m["tool_errors"]),
+        "tool_error_rate": m["tool_error_rate"],
         "truncated": int(m["n_truncated"]),
     }
 
