@@ -4,12 +4,14 @@ curves, APGR, CPT and AIQ are worked out by hand in the comments."""
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from delegate.compare.curve_families import answer_text
 from delegate.compare.curve_report import CURVE_CSV_COLUMNS, ROW_COLUMNS, annotate
 from delegate.compare.curves import paired_bootstrap_beats_random
 from delegate.compare.report import COLUMNS, compare, markdown, write_report
@@ -276,3 +278,20 @@ def test_report_writes_curves_csv_and_markdown(tmp_path: Path) -> None:
     assert header[: len(COLUMNS) + len(ROW_COLUMNS)] == [*COLUMNS, *ROW_COLUMNS]
     text = markdown(rows)
     assert "| big + small | simulated_cascade | 4 | 0.625 | 38% | 45% | 0.004750 |" in text
+
+
+@pytest.mark.parametrize(
+    ("cell", "text"),
+    [("6.0", "6.0"), (36.0, "36"), (8, "8"), (0.1, "0.1"), (-2.5, "-2.5"), (math.nan, None)],
+)
+def test_answers_read_back_as_numbers_are_graded_as_their_text(cell: Any, text: str) -> None:
+    assert answer_text(cell) == text
+
+
+def test_a_table_read_back_with_numbers_for_answers_grades_the_same() -> None:
+    numeric, doc = cascade_run(0.5)
+    for p in numeric.problems:  # as MLflow's load_table hands them back
+        p["gold"] = int(p["gold"])
+        p["slm_answer"] = math.nan if p["slm_answer"] is None else float(p["slm_answer"])
+    [curve] = curves_of(loaded(llm_run(), slm_run(), (numeric, doc)))[1]
+    assert curve.summary["weak_accuracy"] == 0.5 and curve.summary["apgr"] == pytest.approx(0.625)

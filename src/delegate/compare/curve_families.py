@@ -72,6 +72,18 @@ def cell_text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def answer_text(value: Any) -> str | None:
+    """An answer or gold cell as text. A table read back from MLflow turns numeric text into
+    numbers ("36" -> 36.0), so a number is written back: integral ones without a decimal point,
+    others in the shortest form that reads back as the same float. None and NaN: no answer."""
+    if isinstance(value, str) or value is None:
+        return value
+    number = float(value)
+    if math.isnan(number):
+        return None
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
 def _grader(p: Row, dataset: Mapping[str, Any]) -> tuple[str, float] | None:
     """The answer type and tolerance a row was graded with: its own columns, else (rows
     written before they existed) the dataset's settings; None when neither names a grader."""
@@ -204,7 +216,8 @@ def simulated_cascade(configs: Configurations, members: Sequence[str]) -> Curve 
             )
             return None
         p = weak_rows[k]
-        weak_correct.append(answers_match(cell_text(p.get("slm_answer")), str(p["gold"]), *grader))
+        answer, gold = answer_text(p.get("slm_answer")), answer_text(p["gold"])
+        weak_correct.append(gold is not None and answers_match(answer, gold, *grader))
     confidence = np.array([cell_number(weak_rows[k].get("confidence")) for k in keys], dtype=float)
     weak = np.array(weak_correct, dtype=float)
     strong = np.array([bool(strong_rows[k]["correct"]) for k in keys], dtype=float)
