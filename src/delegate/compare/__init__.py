@@ -5,6 +5,7 @@
 configuration on the problems both solved (``stats``: intervals, McNemar's paired test), adds the
 oracle and random-mix baselines from the per-sample tables (``report``) and draws the
 cost-accuracy picture (``plot``). ``curves`` works on any per-problem table: routing and cascade
-curves, their APGR, CPT and AIQ, and a bootstrap test against the random mix. Nothing here calls
+curves, their APGR, CPT and AIQ, and a bootstrap test against the random mix; ``curve_report``
+applies them to the report's runs (``curves.csv``, per-row PGR). Nothing here calls
 a model.
 """
