@@ -17,9 +17,10 @@ _STYLES = {"simulated_cascade": ("tab:purple", "-"), "router_family": ("tab:gree
 
 def draw_curves(cost_ax: Any, share_ax: Any, curves: Sequence[Curve]) -> None:
     """Draw every curve on the cost panel and the binary ones on the share panel."""
+    several_pairs = len({c.pair for c in curves}) > 1  # else the pair is in every label already
     for i, curve in enumerate(curves):
         colour, line = _STYLES.get(curve.kind, ("grey", "-"))
-        name = f"{curve.kind.replace('_', ' ')} ({curve.pair})"
+        name = curve.kind.replace("_", " ") + (f" ({curve.pair})" if several_pairs else "")
         table = curve.table.sort_values("cost_per_problem", kind="stable")
         if curve.kind == "router_family":  # its points are the configurations, drawn already
             from delegate.compare.curves import reachable_frontier
