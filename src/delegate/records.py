@@ -79,6 +79,10 @@ class ProblemRecord:
     source: str = ""
     level: int | None = None
     subject: str | None = None
+    # The grader the problem was scored with, so the report can grade other answers (the
+    # cascade's small-model majority) the same way. Rows written before these existed: "number".
+    answer_type: str = "number"
+    rel_tol: float = 0.0
     # Tool calls by tool: small-model calls whose reply came back, and calculator calls (all).
     slm_tool_calls: int = 0
     calculator_calls: int = 0
@@ -172,6 +176,8 @@ def make_record(
         source=problem.source,
         level=problem.level,
         subject=problem.subject,
+        answer_type=kind,
+        rel_tol=tol,
         slm_tool_calls=sum(
             c.tool == SMALL_MODEL and c.slm_text is not None for c in trace.tool_calls
         ),

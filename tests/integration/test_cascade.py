@@ -5,7 +5,9 @@ from the response cache."""
 
 from __future__ import annotations
 
+import csv
 import json
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -194,3 +196,54 @@ def test_a_rerun_replays_every_sample_from_the_cache(
     again, before = _records(tmp_path / "second"), _records(tmp_path / "first")
     assert [r.slm_answers for r in again] == [r.slm_answers for r in before]
     assert second["cost_usd"] == pytest.approx(first["cost_usd"])
+
+
+def _apgr_by_hand(confidence: list[float], weak: list[bool], strong: list[bool]) -> float:
+    """APGR of the simulated cascade, computed apart from ``compare``: escalate the problems
+    below each distinct confidence (and every problem at +inf), trapezoids over the shares."""
+    n = len(confidence)
+    points = []
+    for threshold in [*sorted(set(confidence)), float("inf")]:
+        up = [c < threshold for c in confidence]
+        right = [s if u else w for u, w, s in zip(up, weak, strong, strict=True)]
+        points.append((sum(up) / n, sum(right) / n))
+    area = sum((x1 - x0) * (y0 + y1) / 2 for (x0, y0), (x1, y1) in pairwise(points))
+    low, high = sum(weak) / n, sum(strong) / n
+    return (area - low) / (high - low)
+
+
+def test_the_report_simulates_the_cascade_from_the_logged_runs(
+    table_server: Any, store: str, tmp_path: Path
+) -> None:
+    import mlflow
+
+    from delegate.compare.report import write_report
+    from delegate.compare.runs import load_runs
+
+    slm_server, llm_server = _servers(table_server)
+    urls = (slm_server.url, llm_server.url, store)
+    for strategy in ("llm", "slm", "cascade"):
+        run(resolved(*_overrides(*urls, f"strategy={strategy}")), tmp_path / strategy)
+    served = len(slm_server.requests), len(llm_server.requests)
+    strong, cascade = _records(tmp_path / "llm"), _records(tmp_path / "cascade")
+    confidence = [float(r.confidence or 0.0) for r in cascade]
+    weak = [answers_match(r.slm_answer, r.gold, r.answer_type, r.rel_tol) for r in cascade]
+    expected = _apgr_by_hand(confidence, weak, [r.correct for r in strong])
+    # From the tables at the top: the majority is right on problems 1, 2 and 5, the large model
+    # on all but 5; shares 0, 1/6, 2/6, 4/6, 1 give 3/6, 2/6, 3/6, 4/6, 5/6 right: APGR 0.25.
+    assert expected == pytest.approx(0.25)
+
+    mlflow.set_tracking_uri(store)
+    files, rows = write_report("cascade", None, tmp_path / "report", load_runs("cascade"))
+    assert (len(slm_server.requests), len(llm_server.requests)) == served  # no model calls
+    with (tmp_path / "report" / "curves.csv").open() as f:
+        [curve] = list(csv.DictReader(f))
+    assert (curve["kind"], curve["problems"]) == ("simulated_cascade", str(N))
+    assert float(curve["apgr"]) == pytest.approx(expected, abs=1e-6)
+    assert float(curve["strong_accuracy"]) == pytest.approx(5 / 6, abs=1e-6)
+    # The real cascade (threshold 0.8, the default) is a row with its PGR against SLM-only.
+    [row] = [r for r in rows if r["strategy"] == "cascade"]
+    slm_only = sum(r.correct for r in _records(tmp_path / "slm")) / N
+    cascade_accuracy = sum(r.correct for r in cascade) / N
+    assert row["pgr"] == pytest.approx((cascade_accuracy - slm_only) / (5 / 6 - slm_only))
+    assert files[-1].name == "curves.csv"

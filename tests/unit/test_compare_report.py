@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from delegate.compare.curve_report import ROW_COLUMNS
 from delegate.compare.plot import frontier
 from delegate.compare.report import COLUMNS, compare, markdown, write_report
 from delegate.compare.runs import Loaded, RunResult
@@ -205,11 +206,16 @@ def test_a_mix_that_costs_more_than_llm_only_has_no_random_mix() -> None:
 
 def test_report_files(tmp_path: Path) -> None:
     files, rows = write_report("exp", "s1", tmp_path, loaded(*RUNS))
-    assert rows == compare(loaded(*RUNS))[0]
-    assert [f.name for f in files] == ["comparison.csv", "comparison.json", "pareto.png"]
+    compared = compare(loaded(*RUNS))[0]
+    assert [{k: r[k] for k in c} for r, c in zip(rows, compared, strict=True)] == compared
+    names = ["comparison.csv", "comparison.json", "pareto.png", "curves.csv"]
+    assert [f.name for f in files] == names
     with files[0].open() as f:
         table = list(csv.DictReader(f))
-    assert tuple(table[0]) == COLUMNS and len(table) == 3
+    assert tuple(table[0]) == (*COLUMNS, *ROW_COLUMNS) and len(table) == 3
+    # The router's PGR against SLM-only (2/6) and LLM-only (4/6): (4/6 - 2/6) / (2/6).
+    assert float(table[1]["pgr"]) == pytest.approx(1.0)
+    assert files[3].read_text().count("\n") == 1  # one router is a point, not a curve
     assert float(table[1]["vs_llm_cost_reduction"]) == pytest.approx(0.6)
     document = json.loads(files[1].read_text())
     assert document["sweep"] == "s1" and len(document["runs"]) == 6

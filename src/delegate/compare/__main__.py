@@ -1,9 +1,10 @@
 """``python -m delegate.compare --experiment NAME [--sweep ID|latest] [--out DIR]``.
 
 Reads the runs back from MLflow only (``--tracking-uri``, else ``MLFLOW_TRACKING_URI``, else the
-project's store), writes ``comparison.csv``, ``comparison.json`` and ``pareto.png`` (and, when the
-problems carry levels and sources, ``comparison_by_level.csv``, ``comparison_by_source.csv`` and
-``by_level.png``) and prints the headline table. Bad input: one line on stderr, exit status 2.
+project's store), writes ``comparison.csv``, ``comparison.json``, ``pareto.png`` and ``curves.csv``
+(and, when the problems carry levels and sources, ``comparison_by_level.csv``,
+``comparison_by_source.csv`` and ``by_level.png``) and prints the headline table. Bad input: one
+line on stderr, exit status 2.
 """
 
 from __future__ import annotations

@@ -168,11 +168,34 @@ def aiq(curve: pd.DataFrame) -> float:
     largest = float(cost.max())
     if largest == 0.0:
         return math.nan
+    hull_cost, hull_accuracy = _frontier(cost, accuracy)
+    area = _trapezoid(hull_accuracy, hull_cost) + (largest - hull_cost[-1]) * hull_accuracy[-1]
+    return area / largest
+
+
+def _frontier(cost: np.ndarray, accuracy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The upper convex hull from the cheapest point (the most accurate at that cost) to the
+    most accurate point (the cheapest of those)."""
     order = np.lexsort((-accuracy, cost))  # by cost, the most accurate first at equal cost
     cost, accuracy = cost[order], accuracy[order]
     first_at_cost = np.concatenate(([True], cost[1:] != cost[:-1]))
     cost, accuracy = cost[first_at_cost], accuracy[first_at_cost]
     top = int(np.argmax(accuracy))  # the cheapest of the most accurate points
-    hull_cost, hull_accuracy = _upper_hull(cost[: top + 1], accuracy[: top + 1])
-    area = _trapezoid(hull_accuracy, hull_cost) + (largest - cost[top]) * accuracy[top]
-    return area / largest
+    return _upper_hull(cost[: top + 1], accuracy[: top + 1])
+
+
+def reachable_frontier(curve: pd.DataFrame) -> pd.DataFrame:
+    """The operating points AIQ integrates: the upper convex hull of the (``cost_per_problem``,
+    ``accuracy``) points from the cheapest to the most accurate, every point under it being
+    reachable by mixing two operating points at random.
+
+    Args:
+        curve: Columns ``cost_per_problem`` and ``accuracy``; rows in any order.
+
+    Returns:
+        Columns ``cost_per_problem`` and ``accuracy``, the hull's corners by cost ascending
+        (accuracy rises along them).
+    """
+    cost, accuracy = columns(curve, ["cost_per_problem", "accuracy"])
+    hull_cost, hull_accuracy = _frontier(cost, accuracy)
+    return pd.DataFrame({"cost_per_problem": hull_cost, "accuracy": hull_accuracy})

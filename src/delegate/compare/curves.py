@@ -17,7 +17,7 @@ from numpy.typing import ArrayLike
 
 from delegate.compare.arrays import costs, number, outcomes, unit_values, values
 from delegate.compare.beats_random import BeatsRandom, paired_bootstrap_beats_random
-from delegate.compare.curve_metrics import aiq, apgr, cpt, cpt_cost
+from delegate.compare.curve_metrics import aiq, apgr, cpt, cpt_cost, reachable_frontier
 
 __all__ = [
     "CURVE_COLUMNS",
@@ -29,6 +29,7 @@ __all__ = [
     "cpt_cost",
     "paired_bootstrap_beats_random",
     "random_mix",
+    "reachable_frontier",
     "routing_curve",
 ]
 

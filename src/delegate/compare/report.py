@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from delegate.compare import stats
+from delegate.compare import curve_report, stats
 from delegate.compare.runs import LABEL_TAGS, Loaded, RunResult, load_runs
 from delegate.identity import alone_identity, config_id, flatten, varying_settings
 from delegate.metrics import aggregate, failed
@@ -261,14 +261,16 @@ def _cell(value: Any) -> Any:
 def write_report(
     experiment: str, sweep: str | None, out: Path, loaded: Loaded | None = None
 ) -> tuple[list[Path], list[dict[str, Any]]]:
-    """Write ``comparison.csv``, ``comparison.json``, ``pareto.png`` and the comparison by level
-    and source (``by_level``) into ``out``; return their paths and the table's rows."""
+    """Write ``comparison.csv``, ``comparison.json``, ``pareto.png``, ``curves.csv`` and the
+    comparison by level and source (``by_level``) into ``out``; return their paths and the
+    table's rows."""
     from delegate.compare.by_level import write_by_level
     from delegate.compare.plot import pareto
 
     loaded = load_runs(experiment, sweep) if loaded is None else loaded
     rows, settings = compare(loaded)
-    columns = [*COLUMNS, *settings]
+    curves = curve_report.annotate(rows, loaded)  # PGR and the random-mix test on the rows
+    columns = [*COLUMNS, *curve_report.ROW_COLUMNS, *settings]
     out.mkdir(parents=True, exist_ok=True)
     csv_path, json_path, png_path = (
         out / "comparison.csv",
@@ -300,11 +302,11 @@ def write_report(
         "notes": loaded.notes,
     }
     json_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    pareto(
-        rows, loaded.runs, png_path, title=f"{experiment}" + (f", sweep {sweep}" if sweep else "")
-    )
+    title = f"{experiment}" + (f", sweep {sweep}" if sweep else "")
+    pareto(rows, loaded.runs, png_path, title=title, curves=curves)
     by_level = write_by_level(rows, loaded.runs, out, experiment, sweep)
-    return [csv_path, json_path, png_path, *by_level], rows
+    curves_path = curve_report.write_curves(curves, out)
+    return [csv_path, json_path, png_path, curves_path, *by_level], rows
 
 
 def _cost_change(ratio: float | None) -> str:
@@ -363,6 +365,9 @@ def markdown(rows: Sequence[dict[str, Any]]) -> str:
             f"| {r['tool_calls_per_problem']:.2f} | {pct(r['delegation_rate'])} | {r['errors']} "
             f"| {r['truncated']} |"
         )
+    curves = curve_report.markdown_lines(rows)
+    if curves:
+        lines += ["", "Curves from the logged answers (no model calls):", "", *curves]
     references = sorted(
         {(r["configuration"], r["llm_reference"]) for r in rows if r["strategy"] != "llm"}
     )
