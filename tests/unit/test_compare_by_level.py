@@ -181,6 +181,7 @@ def test_rows_without_level_or_source_are_in_no_group() -> None:
 def test_report_writes_the_tables_and_the_picture(tmp_path: Path) -> None:
     files, rows = write_report("exp", "s1", tmp_path, LOADED)
     assert [f.name for f in files[3:]] == [
+        "curves.csv",
         "comparison_by_level.csv",
         "comparison_by_source.csv",
         "by_level.png",
