@@ -6,7 +6,41 @@ from typing import Any
 
 from delegate.config import compose as resolved  # the config `python -m delegate ...` runs
 
-__all__ = ["finished_runs", "per_sample_table", "resolved", "run_traces"]
+__all__ = [
+    "endpoint_overrides",
+    "finished_runs",
+    "llm_only_run",
+    "multirun",
+    "per_sample_table",
+    "resolved",
+    "run_traces",
+]
+
+
+def endpoint_overrides(url: str, samples: int = 2) -> list[str]:
+    """Both models behind one local OpenAI-compatible server without a key, on ``samples``
+    ``mini`` problems, nothing cached, no progress bar."""
+    return [
+        "llm=gpt-4o",
+        f"llm.base_url={url}",
+        "llm.api_key_env=null",
+        "slm=vllm",
+        f"slm.base_url={url}",
+        "dataset=mini",
+        f"samples={samples}",
+        "progress=false",
+        "cache.enabled=false",
+    ]
+
+
+def llm_only_run(url: str, store: str, run_dir: Any, experiment: str, *extra: str) -> Any:
+    """An LLM-only run in process against the server at ``url``, one problem at a time, one
+    retry; its metrics."""
+    from delegate.runner import run
+
+    overrides = ["strategy=llm", *endpoint_overrides(url), "llm.max_retries=1", "concurrency=1"]
+    overrides += [f"tracking.uri={store}", f"tracking.experiment={experiment}", *extra]
+    return run(resolved(*overrides), run_dir)
 
 
 def finished_runs(uri: str, experiment: str) -> list[Any]:
@@ -41,3 +75,17 @@ def run_traces(uri: str, run: Any) -> list[Any]:
         locations=[run.info.experiment_id], run_id=run.info.run_id, return_type="list"
     )
     return list(traces)
+
+
+def multirun(tmp_path: Any, experiment: str, *overrides: str) -> Any:
+    """``python -m delegate -m <overrides>`` in a subprocess from ``tmp_path``, its store at
+    ``tmp_path/mlruns`` (the ``store`` URI it returns beside the finished process) and its sweep
+    directory ``tmp_path/sweep``."""
+    import subprocess
+    import sys
+
+    store = f"sqlite:///{tmp_path}/mlruns/mlflow.db"
+    command = [sys.executable, "-m", "delegate", "-m", *overrides, f"tracking.uri={store}"]
+    command += [f"tracking.experiment={experiment}", f"hydra.sweep.dir={tmp_path / 'sweep'}"]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    return done, store

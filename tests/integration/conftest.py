@@ -13,7 +13,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,6 +31,42 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    def log_message(self, *args: Any) -> None:  # no request lines in the test output
+        pass
+
+
+def serve(handler: type[BaseHTTPRequestHandler]) -> tuple[ThreadingHTTPServer, str]:
+    """Serve ``handler`` on a free 127.0.0.1 port from a daemon thread; the server and its
+    OpenAI-style base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/v1"
+
+
+class LocalServer:
+    """A test server made by ``serve``: stopped with ``close``."""
+
+    server: ThreadingHTTPServer
+    url: str
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def started(cls: Callable[..., LocalServer]) -> Iterator[Callable[..., Any]]:
+    """A fixture's body: start servers of ``cls`` on demand, stop them all after the test."""
+    servers: list[LocalServer] = []
+
+    def start(*args: Any, **kwargs: Any) -> Any:
+        servers.append(cls(*args, **kwargs))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
 
 
 @pytest.fixture
@@ -64,6 +100,20 @@ def serving(
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
+
+
+@contextmanager
+def mlflow_serving(store_uri: str, workdir: Path) -> Iterator[str]:
+    """A real ``mlflow server`` on 127.0.0.1 over ``store_uri``, its artifacts under
+    ``workdir``, until the block ends; yields its URL."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", store_uri]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    # Runs logged through the server put their files here.
+    command += ["--artifacts-destination", str(workdir / "mlartifacts")]
+    with serving(command, f"{base}/health", "mlflow server", workdir / "server.log", cwd=workdir):
+        yield base
 
 
 @pytest.fixture(scope="session")
@@ -102,7 +152,7 @@ class Exchange:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class RecordingProxy:
+class RecordingProxy(LocalServer):
     """Forwards POSTs to ``upstream`` and records every request/response pair it relays."""
 
     def __init__(self, upstream: str) -> None:
@@ -111,7 +161,7 @@ class RecordingProxy:
         self._lock = threading.Lock()
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 path = self.path.removeprefix("/v1")
@@ -141,12 +191,7 @@ class RecordingProxy:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.server, self.url = serve(Handler)
 
     def usage(self, with_tools: bool | None = None) -> tuple[int, int]:
         """Total (prompt, completion) tokens the server reported, optionally only for requests
@@ -163,9 +208,8 @@ class RecordingProxy:
 @pytest.fixture
 def proxy(llama_server: str) -> Iterator[RecordingProxy]:
     p = RecordingProxy(llama_server)
-    p._thread.start()
     yield p
-    p.server.shutdown()
+    p.close()
 
 
 def canned_completion(text: str = r"The answer is \boxed{84}.") -> dict[str, Any]:
@@ -182,7 +226,7 @@ def canned_completion(text: str = r"The answer is \boxed{84}.") -> dict[str, Any
     }
 
 
-class ScriptedServer:
+class ScriptedServer(LocalServer):
     """A real HTTP server on 127.0.0.1 that answers chat requests from a script of faults.
 
     Each request takes the next step: ``(status, headers, body)`` to send, ``("sleep", s)`` to
@@ -200,7 +244,7 @@ class ScriptedServer:
         self.hangups: list[float] = []  # when a dripping response found the client gone
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 server.arrivals.append(time.monotonic())
@@ -247,31 +291,16 @@ class ScriptedServer:
                     server.hangups.append(time.monotonic())
                     self.close_connection = True
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
+        self.server, self.url = serve(Handler)
 
 
 @pytest.fixture
 def scripted_server() -> Iterator[Any]:
-    servers: list[ScriptedServer] = []
-
-    def start(script: list[Any]) -> ScriptedServer:
-        servers.append(ScriptedServer(script))
-        return servers[-1]
-
-    yield start
-    for s in servers:
-        s.close()
+    """Start a ScriptedServer on demand (``scripted_server(script)``); all stop after the test."""
+    yield from started(ScriptedServer)
 
 
-class TableServer:
+class TableServer(LocalServer):
     """A real, deterministic OpenAI-compatible server on 127.0.0.1: each chat request is answered
     by ``answer(request) -> (text, prompt_tokens, completion_tokens)``, a pure function of the
     request body (its messages, ``temperature``, ``seed``...). Requests are recorded."""
@@ -281,7 +310,7 @@ class TableServer:
         self._lock = threading.Lock()
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
                 with server._lock:
@@ -300,31 +329,16 @@ class TableServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
+        self.server, self.url = serve(Handler)
 
 
 @pytest.fixture
 def table_server() -> Iterator[Any]:
-    servers: list[TableServer] = []
-
-    def start(answer: Any) -> TableServer:
-        servers.append(TableServer(answer))
-        return servers[-1]
-
-    yield start
-    for s in servers:
-        s.close()
+    """Start a TableServer on demand (``table_server(answer)``); all stop after the test."""
+    yield from started(TableServer)
 
 
-class MeteredServer:
+class MeteredServer(LocalServer):
     """A real OpenAI-compatible server on 127.0.0.1 that bills like the worst honest provider:
     one prompt token per byte of the request's messages (as JSON) and every output token the
     request allows (``max_tokens``). ``fault(n, request)`` may answer request number ``n`` (from
@@ -342,7 +356,7 @@ class MeteredServer:
         self._lock = threading.Lock()
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
                 with server._lock:
@@ -377,12 +391,7 @@ class MeteredServer:
                     with server._lock:
                         server._in_flight -= 1
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, self.url = serve(Handler)
 
     def billed_usd(self, input_per_m: float, output_per_m: float) -> float:
         """What the answered requests cost at these prices (USD per 1M tokens)."""
@@ -401,18 +410,9 @@ class MeteredServer:
             for r, _ in self.answered
         ]
 
-    def close(self) -> None:
-        self.server.shutdown()
-
 
 @pytest.fixture
 def metered_server() -> Iterator[Any]:
-    servers: list[MeteredServer] = []
-
-    def start(fault: Any = None, delay_s: float = 0.05) -> MeteredServer:
-        servers.append(MeteredServer(fault, delay_s))
-        return servers[-1]
-
-    yield start
-    for s in servers:
-        s.close()
+    """Start a MeteredServer on demand (``metered_server(fault, delay_s)``); all stop after
+    the test."""
+    yield from started(MeteredServer)

@@ -11,7 +11,7 @@ import pytest
 
 from delegate.runner import AllProblemsFailed, run
 
-from ..helpers import finished_runs, per_sample_table, resolved, run_traces
+from ..helpers import finished_runs, llm_only_run, per_sample_table, resolved, run_traces
 from .conftest import canned_completion
 
 pytestmark = pytest.mark.integration
@@ -27,22 +27,7 @@ def tool_call_completion(name: str, arguments: str) -> str:
 
 
 def llm_run(server_url: str, store: str, tmp_path: Path, *extra: str) -> dict[str, float]:
-    cfg = resolved(
-        "strategy=llm",
-        "llm=gpt-4o",
-        f"llm.base_url={server_url}",
-        "llm.api_key_env=null",
-        "llm.max_retries=1",
-        "dataset=mini",
-        "samples=2",
-        "concurrency=1",
-        "progress=false",
-        "cache.enabled=false",
-        f"tracking.uri={store}",
-        "tracking.experiment=faults",
-        *extra,
-    )
-    return run(cfg, tmp_path / "run")
+    return llm_only_run(server_url, store, tmp_path / "run", "faults", *extra)
 
 
 def test_a_connection_reset_is_retried(scripted_server, store, tmp_path) -> None:

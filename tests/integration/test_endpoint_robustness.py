@@ -13,31 +13,15 @@ from typing import Any
 import pytest
 
 from delegate.errors import ConfigError
-from delegate.runner import run
 
-from ..helpers import finished_runs, per_sample_table, resolved
+from ..helpers import finished_runs, llm_only_run, per_sample_table
 from .conftest import canned_completion
 
 pytestmark = pytest.mark.integration
 
 
 def llm_run(server_url: str, store: str, tmp_path: Path, *extra: str) -> dict[str, float]:
-    cfg = resolved(
-        "strategy=llm",
-        "llm=gpt-4o",
-        f"llm.base_url={server_url}",
-        "llm.api_key_env=null",
-        "llm.max_retries=1",
-        "dataset=mini",
-        "samples=2",
-        "concurrency=1",
-        "progress=false",
-        "cache.enabled=false",
-        f"tracking.uri={store}",
-        "tracking.experiment=robustness",
-        *extra,
-    )
-    return run(cfg, tmp_path / "run")
+    return llm_only_run(server_url, store, tmp_path / "run", "robustness", *extra)
 
 
 def errors(store: str) -> list[str]:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,49 +16,27 @@ from delegate.compare.runs import load_runs
 from delegate.identity import CONFIG_ID_TAG
 from delegate.runner import run
 
-from ..helpers import finished_runs, per_sample_table, resolved
+from ..helpers import endpoint_overrides, finished_runs, multirun, per_sample_table, resolved
 
 pytestmark = pytest.mark.integration
 
 
 def endpoints(url: str) -> list[str]:
-    """Both models behind one local OpenAI-compatible server, no key."""
-    return [
-        "llm=gpt-4o",
-        f"llm.base_url={url}",
-        "llm.api_key_env=null",
-        "slm=vllm",
-        f"slm.base_url={url}",
-        "dataset=mini",
-        "samples=3",
-        "progress=false",
-        "cache.enabled=false",
-    ]
+    """Both models behind one local OpenAI-compatible server, no key, three problems."""
+    return endpoint_overrides(url, samples=3)
 
 
 def test_a_sweep_over_router_settings_compares_one_row_per_configuration(
     scripted_server: Any, tmp_path: Path
 ) -> None:
     server = scripted_server([])  # every request: a canned boxed answer with its usage
-    store = f"sqlite:///{tmp_path}/mlruns/mlflow.db"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "delegate",
-            "-m",
-            "strategy=llm,router",
-            "router.max_tool_calls=1,3",
-            "seed=1,2",
-            *endpoints(server.url),
-            f"tracking.uri={store}",
-            "tracking.experiment=identity-sweep",
-            f"hydra.sweep.dir={tmp_path / 'sweep'}",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    done, store = multirun(
+        tmp_path,
+        "identity-sweep",
+        "strategy=llm,router",
+        "router.max_tool_calls=1,3",
+        "seed=1,2",
+        *endpoints(server.url),
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "| router (gpt-4o + Qwen/Qwen2.5-Math-1.5B-Instruct, cot; router.max_tool_calls=1)" in (

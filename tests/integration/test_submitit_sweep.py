@@ -16,7 +16,7 @@ import pytest
 from delegate.tracking import ROLE_TAG, SWEEP_TAG
 
 from ..helpers import finished_runs
-from .conftest import free_port, serving
+from .conftest import mlflow_serving
 
 pytestmark = pytest.mark.integration
 pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="pip install -e '.[dev]'")
@@ -26,26 +26,8 @@ SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 @pytest.fixture
 def mlflow_server(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    command = [
-        sys.executable,
-        "-m",
-        "mlflow",
-        "server",
-        "--backend-store-uri",
-        f"sqlite:///{tmp_path}/server/mlflow.db",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-        "--artifacts-destination",
-        str(tmp_path / "server" / "artifacts"),
-    ]
     (tmp_path / "server").mkdir()
-    with serving(command, f"{base}/health", "mlflow server", tmp_path / "server.log", cwd=tmp_path):
+    with mlflow_serving(f"sqlite:///{tmp_path}/server/mlflow.db", tmp_path) as base:
         yield base
 
 

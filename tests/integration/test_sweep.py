@@ -19,7 +19,7 @@ import pytest
 from delegate.tracking import ROLE_TAG, SWEEP_TAG
 
 from ..helpers import finished_runs
-from .conftest import free_port, serving
+from .conftest import mlflow_serving
 
 pytestmark = pytest.mark.integration
 pytest.importorskip("llama_cpp", reason="install with 'make setup-server'")
@@ -154,27 +154,7 @@ def test_compare_rejects_an_unknown_experiment_in_one_line(sweep: Sweep) -> None
 
 @pytest.fixture(scope="module")
 def mlflow_server(sweep: Sweep) -> Iterator[str]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    command = [
-        sys.executable,
-        "-m",
-        "mlflow",
-        "server",
-        "--backend-store-uri",
-        sweep.uri,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-        "--artifacts-destination",
-        str(sweep.tmp / "mlartifacts"),  # runs logged through the server put files here
-    ]
-    with serving(
-        command, f"{base}/health", "mlflow server", sweep.tmp / "server.log", cwd=sweep.tmp
-    ):
+    with mlflow_serving(sweep.uri, sweep.tmp) as base:
         yield base
 
 

@@ -4,8 +4,6 @@ others run, the report covers them and lists the failed one, and the multirun ex
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +11,7 @@ import pytest
 
 from delegate.tracking import JOB_TAG, ROLE_TAG
 
-from ..helpers import finished_runs
+from ..helpers import endpoint_overrides, finished_runs, multirun
 
 pytestmark = pytest.mark.integration
 
@@ -22,31 +20,12 @@ def test_a_failed_job_fails_alone_and_the_sweep_reports_it(
     scripted_server: Any, tmp_path: Path
 ) -> None:
     server = scripted_server([])  # the large model's endpoint: canned answers
-    store = f"sqlite:///{tmp_path}/mlruns/mlflow.db"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "delegate",
-            "-m",
-            "strategy=slm,llm",  # the failing job runs first: the next one must still run
-            "llm=gpt-4o",
-            f"llm.base_url={server.url}",
-            "llm.api_key_env=null",
-            "slm=vllm",
-            "slm.base_url=http://127.0.0.1:9/v1",  # nothing listens: the slm job cannot start
-            "dataset=mini",
-            "samples=2",
-            "progress=false",
-            "cache.enabled=false",
-            f"tracking.uri={store}",
-            "tracking.experiment=sweep-failures",
-            f"hydra.sweep.dir={tmp_path / 'sweep'}",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    done, store = multirun(
+        tmp_path,
+        "sweep-failures",
+        "strategy=slm,llm",  # the failing job runs first: the next one must still run
+        *endpoint_overrides(server.url),
+        "slm.base_url=http://127.0.0.1:9/v1",  # nothing listens: the slm job cannot start
     )
     assert done.returncode == 1, done.stderr[-3000:]
     assert "cannot reach http://127.0.0.1:9/v1" in done.stderr

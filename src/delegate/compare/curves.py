@@ -60,6 +60,27 @@ def _curve(
     )
 
 
+def _inputs(
+    name: str,
+    scores: ArrayLike,
+    strong_correct: ArrayLike,
+    weak_correct: ArrayLike,
+    strong_cost: ArrayLike,
+    weak_cost: ArrayLike,
+) -> tuple[np.ndarray, ...]:
+    """The checked arrays of a curve: scores (named ``name``), then strong and weak
+    correctness, then strong and weak cost, all of the scores' length."""
+    score = values(name, scores)
+    n = len(score)
+    return (
+        score,
+        outcomes("strong_correct", strong_correct, n),
+        outcomes("weak_correct", weak_correct, n),
+        costs("strong_cost", strong_cost, n),
+        costs("weak_cost", weak_cost, n),
+    )
+
+
 def routing_curve(
     scores: ArrayLike,
     strong_correct: ArrayLike,
@@ -86,12 +107,10 @@ def routing_curve(
         threshold, sorted by ``strong_share`` ascending (from 0 at +inf to 1 at the lowest
         score). O(n log n): one sort and prefix sums.
     """
-    score = values("scores", scores)
+    score, strong, weak, strong_usd, weak_usd = _inputs(
+        "scores", scores, strong_correct, weak_correct, strong_cost, weak_cost
+    )
     n = len(score)
-    strong = outcomes("strong_correct", strong_correct, n)
-    weak = outcomes("weak_correct", weak_correct, n)
-    strong_usd = costs("strong_cost", strong_cost, n)
-    weak_usd = costs("weak_cost", weak_cost, n)
     order = np.argsort(-score, kind="stable")
     distinct, counts = np.unique(score, return_counts=True)  # ascending
     # Threshold distinct[j] sends every problem scoring at least distinct[j]: in the descending
@@ -135,12 +154,10 @@ def cascade_curve(
         The columns of ``routing_curve``, ``strong_share`` being the escalated share: one row per
         threshold, sorted by it ascending (from the lowest confidence to +inf).
     """
-    conf = values("confidence", confidence)
+    conf, strong, weak, strong_usd, weak_usd = _inputs(
+        "confidence", confidence, strong_correct, weak_correct, strong_cost, weak_cost
+    )
     n = len(conf)
-    weak = outcomes("weak_correct", weak_correct, n)
-    strong = outcomes("strong_correct", strong_correct, n)
-    weak_usd = costs("weak_cost", weak_cost, n)
-    strong_usd = costs("strong_cost", strong_cost, n)
     order = np.argsort(conf, kind="stable")
     distinct, counts = np.unique(conf, return_counts=True)  # ascending
     # Threshold distinct[j] escalates the problems strictly below it: those of lower groups.

@@ -43,6 +43,35 @@ class ToolCallRecord:
     tool: str | None = None
     result: str | None = None
 
+    @classmethod
+    def of(
+        cls,
+        call: ToolCall,
+        tool: str,
+        question: str,
+        answer: str | None,
+        result: str,
+        latency_s: float,
+        slm_text: str | None = None,
+        slm_usage: Usage | None = None,
+        error: str | None = None,
+    ) -> ToolCallRecord:
+        """The record of a call that a tool handled and answered (``error``: why the answer is
+        not usable, when it is not)."""
+        usage = slm_usage or Usage()
+        return cls(
+            call.name,
+            call.arguments,
+            question,
+            answer,
+            slm_text,
+            usage,
+            latency_s,
+            error,
+            tool,
+            result,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,

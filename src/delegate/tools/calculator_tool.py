@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from delegate.accounting import Usage
 from delegate.tools import calculator
 from delegate.tools.base import (
     TOOLS,
@@ -57,19 +56,8 @@ class CalculatorTool:
             value = calculator.evaluate(expression)
         except calculator.CalculatorError as e:
             return failed(call, KIND, str(e), expression, time.perf_counter() - start)
-        record = ToolCallRecord(
-            call.name,
-            call.arguments,
-            expression,
-            value,
-            None,
-            Usage(),
-            time.perf_counter() - start,
-            None,
-            KIND,
-            value,
-        )
-        return value, record
+        latency = time.perf_counter() - start
+        return value, ToolCallRecord.of(call, KIND, expression, value, value, latency)
 
 
 @TOOLS.register(KIND)

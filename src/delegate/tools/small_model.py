@@ -75,17 +75,9 @@ class SmallModelTool:
             if answer is None:
                 error = "no \\boxed{} answer in the small model's reply"
         result = answer if answer is not None else "The small model gave no final answer."
-        record = ToolCallRecord(
-            call.name,
-            call.arguments,
-            question,
-            answer,
-            completion.text,
-            completion.usage,
-            time.perf_counter() - start,
-            error,
-            KIND,
-            result,
+        latency = time.perf_counter() - start
+        record = ToolCallRecord.of(
+            call, KIND, question, answer, result, latency, completion.text, completion.usage, error
         )
         return result, record
 
