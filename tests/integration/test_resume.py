@@ -129,10 +129,13 @@ def test_a_finished_run_is_never_resumed(tmp_path: Path, store: str) -> None:
 
 
 def test_an_edited_dataset_file_is_not_resumed_into(tmp_path: Path, store: str) -> None:
-    from delegate.data.loaders import load_mini
+    from delegate.data import load_problems
+
+    from ..helpers import resolved
 
     source = tmp_path / "problems.jsonl"
-    rows = [json.dumps({"question": p.question, "answer": f"#### {p.gold}"}) for p in load_mini()]
+    mini = load_problems(resolved("dataset=mini")["dataset"])
+    rows = [json.dumps({"question": p.question, "answer": f"#### {p.gold}"}) for p in mini]
     source.write_text("\n".join(rows) + "\n")
     data = ("dataset=mini", f"dataset.path={source}")
     first = tmp_path / "first"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from delegate.runner import run
+from delegate.runner import AllProblemsFailed, run
 
 from ..helpers import finished_runs, per_sample_table, resolved, run_traces
 from .test_endpoint_faults import tool_call_completion
@@ -139,8 +139,12 @@ def test_a_key_echoed_to_the_small_model_never_reaches_the_large_one(
         f"tracking.uri={store}",
         "tracking.experiment=leaks",
     )
-    metrics = run(cfg, tmp_path / "run")
-    assert metrics["n_errors"] == 0  # router.on_tool_error=report: the large model went on
+    # Its only delegation failed, so the run ends FAILED (it cannot pass for a router run);
+    # the large model still went on (router.on_tool_error=report) and every record was kept.
+    with pytest.raises(AllProblemsFailed, match="every small-model tool call failed"):
+        run(cfg, tmp_path / "run")
+    [failed] = finished_runs(store, "leaks")
+    assert failed.data.metrics["n_errors"] == 0 and CANARY not in failed.data.tags["error"]
     assert [h["authorization"] for h, _ in slm.requests] == [f"Bearer {CANARY}"]
     # The tool result the large model was sent says what failed, with the key masked.
     [_, (_, second_turn)] = llm.requests
@@ -148,7 +152,7 @@ def test_a_key_echoed_to_the_small_model_never_reaches_the_large_one(
     assert tool_message["role"] == "tool"
     assert tool_message["content"].startswith("Error: small model failed: BadRequestError")
     assert "Bearer ***" in tool_message["content"] and CANARY not in tool_message["content"]
-    [logged] = finished_runs(store, "leaks")
+    logged = failed
     row = per_sample_table(store, logged).iloc[0]
     assert "Bearer ***" in row["tool_call_log"] and CANARY not in row["tool_call_log"]
     assert not [t for t in run_traces(store, logged) if CANARY in t.to_json()]
