@@ -1,9 +1,10 @@
 """Counting a request's prompt tokens without sending it, for ``dry_run=true``.
 
 A model whose files are on this machine is counted with its own tokenizer, on the prompt its chat
-template renders (llama.cpp's GGUF files, read vocabulary-only, without the weights). Anything else
-(an API model, a backend without an offline tokenizer here) is estimated at about four characters
-a token, and says so.
+template renders, as its backend renders it: llama.cpp's GGUF files read vocabulary-only, and the
+transformers backend's tokenizer (a local directory or GGUF file), without the weights. Anything
+else (an API model, a hub id not on this machine) is estimated at about four characters a token,
+and says so.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, cast
 
 from delegate.models.base import Message
@@ -42,14 +44,37 @@ def estimate(
 def token_counter(section: Mapping[str, Any], backend: Any) -> TokenCounter:
     """The best counter for the model of config ``section`` (its backend object, unprepared)."""
     kind = str(section.get("backend"))
-    if kind == "llama_cpp":
-        try:
+    try:
+        if kind == "llama_cpp":
             return _llama_cpp(str(backend._path))
-        except Exception as e:  # no package, no template: an estimate still answers
-            log.info("no offline tokenizer for %s (%s); estimating", backend.name, e)
+        if kind == "transformers" and Path(str(backend._path)).exists():
+            return _transformers(str(backend._path), backend._gguf_file)
+    except Exception as e:  # no package, no template: an estimate still answers
+        log.info("no offline tokenizer for %s (%s); estimating", backend.name, e)
     return TokenCounter(
         estimate, f"estimated at ~{CHARS_PER_TOKEN} characters a token: no offline tokenizer here"
     )
+
+
+def _transformers(path: str, gguf_file: str | None) -> TokenCounter:
+    from transformers import AutoTokenizer
+
+    from delegate.models.tool_format import local_tools
+
+    extra = {"gguf_file": gguf_file} if gguf_file else {}
+    tokenizer: Any = AutoTokenizer.from_pretrained(path, **extra)
+
+    def count(
+        messages: list[Message], tools: list[dict[str, Any]] | None, prefix: str | None
+    ) -> int:
+        # Rendered and tokenized as the transformers backend renders its prompt.
+        prompt = tokenizer.apply_chat_template(
+            messages, tools=local_tools(tools, None), add_generation_prompt=True, tokenize=False
+        )
+        ids = tokenizer(prompt + (prefix or ""), add_special_tokens=False)["input_ids"]
+        return len(ids)
+
+    return TokenCounter(count, "counted with the model's own tokenizer")
 
 
 def _llama_cpp(path: str) -> TokenCounter:

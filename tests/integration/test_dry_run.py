@@ -93,11 +93,14 @@ def test_earlier_finished_runs_price_the_output(
     assert len(finished_runs(store, "dry")) == 1  # the dry run logged nothing
 
 
-def test_a_local_model_is_counted_with_its_own_tokenizer(store: str, tmp_path: Path, capsys):
-    pytest.importorskip("llama_cpp")
+@pytest.mark.parametrize("llm", ["local-llamacpp", "local"])
+def test_a_local_model_is_counted_with_its_own_tokenizer(
+    store: str, tmp_path: Path, capsys, llm: str
+):
+    pytest.importorskip("llama_cpp" if llm == "local-llamacpp" else "transformers")
     local = (
         "strategy=llm",
-        "llm=local-llamacpp",
+        f"llm={llm}",
         "dataset=mini",
         "samples=3",
         "max_tokens=4",
