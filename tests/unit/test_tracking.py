@@ -38,3 +38,27 @@ def test_long_values_fit_mlflow_param_limit() -> None:
 def test_sqlite_store_keeps_artifacts_beside_the_database() -> None:
     assert artifact_root_for("sqlite:////tmp/store/mlflow.db") == "file:///tmp/store/artifacts"
     assert artifact_root_for("http://127.0.0.1:5000") is None
+
+
+def test_a_run_owner_blocks_only_while_it_is_a_live_delegate_process() -> None:
+    import socket
+    import subprocess
+    import sys
+
+    from delegate.resume import _still_running
+
+    host = socket.gethostname()
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    ours = subprocess.Popen(
+        [sys.executable, "-c", "import time, sys; time.sleep(30)", "-m", "delegate"]
+    )
+    try:
+        assert not _still_running(f"{host}:{other.pid}")  # a reused PID: another program
+        assert _still_running(f"{host}:{ours.pid}")
+        assert not _still_running(f"another-host:{ours.pid}")
+    finally:
+        other.kill()
+        ours.kill()
+        other.wait()
+        ours.wait()
+    assert not _still_running(f"{host}:{ours.pid}")  # gone
