@@ -1,5 +1,7 @@
 """What reaches MLflow params: the flattened config, without secret-looking keys."""
 
+from pathlib import Path
+
 from delegate.tracking import artifact_root_for, flatten, is_secret_key, redact
 
 
@@ -44,6 +46,7 @@ def test_a_run_owner_blocks_only_while_it_is_a_live_delegate_process() -> None:
     import socket
     import subprocess
     import sys
+    import time
 
     from delegate.resume import _still_running
 
@@ -54,6 +57,13 @@ def test_a_run_owner_blocks_only_while_it_is_a_live_delegate_process() -> None:
     )
     try:
         assert not _still_running(f"{host}:{other.pid}")  # a reused PID: another program
+        # The kernel shows the new command line once the child has executed it: wait for that.
+        cmdline = Path(f"/proc/{ours.pid}/cmdline")
+        deadline = time.monotonic() + 10
+        while b"delegate" not in cmdline.read_bytes():
+            assert ours.poll() is None, f"the child exited ({ours.returncode})"
+            assert time.monotonic() < deadline, f"child command line: {cmdline.read_bytes()!r}"
+            time.sleep(0.01)
         assert _still_running(f"{host}:{ours.pid}")
         assert not _still_running(f"another-host:{ours.pid}")
     finally:
