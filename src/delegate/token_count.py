@@ -79,15 +79,11 @@ def _transformers(path: str, gguf_file: str | None) -> TokenCounter:
 
 def _llama_cpp(path: str) -> TokenCounter:
     from llama_cpp import Llama
-    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    from delegate.models.llama_cpp_chat import chat_formatter
 
     vocab = Llama(model_path=path, vocab_only=True, verbose=False)
-    template = vocab.metadata.get("tokenizer.chat_template")
-    if not template:
-        raise ValueError(f"{path} has no chat template")
-    eos = vocab.detokenize([vocab.token_eos()], special=True).decode()
-    bos = vocab.detokenize([vocab.token_bos()], special=True).decode()
-    formatter = Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos)
+    formatter = chat_formatter(vocab, path)  # the backend's own rendering
 
     def count(
         messages: list[Message], tools: list[dict[str, Any]] | None, prefix: str | None

@@ -48,7 +48,6 @@ def _load(path: str, n_ctx: int, n_threads: int | None) -> _Engine:
         if key not in _ENGINES:
             try:
                 from llama_cpp import Llama
-                from llama_cpp.llama_chat_format import Jinja2ChatFormatter
             except ImportError:
                 raise ConfigError(
                     "the llama_cpp backend needs llama-cpp-python: make setup-server "
@@ -57,16 +56,24 @@ def _load(path: str, n_ctx: int, n_threads: int | None) -> _Engine:
             # llama-cpp-python defaults to half the cores; the model has the machine to itself.
             threads = n_threads or os.cpu_count() or 1
             llama = Llama(model_path=path, n_ctx=n_ctx, n_threads=threads, verbose=False)
-            template = llama.metadata.get("tokenizer.chat_template")
-            if not template:
-                raise ConfigError(f"{path} has no chat template in its metadata")
-            eos = llama.detokenize([llama.token_eos()], special=True).decode()
-            bos = llama.detokenize([llama.token_bos()], special=True).decode()
-            formatter = Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos)
+            formatter = chat_formatter(llama, path)
             if not _ENGINES:
                 atexit.register(_close_all)
             _ENGINES[key] = _Engine(llama, formatter)
         return _ENGINES[key]
+
+
+def chat_formatter(llama: Any, path: str) -> Any:
+    """The chat template of a loaded GGUF file (its metadata), with its own end and start
+    tokens: how every prompt to it is rendered."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    template = llama.metadata.get("tokenizer.chat_template")
+    if not template:
+        raise ConfigError(f"{path} has no chat template in its metadata")
+    eos = llama.detokenize([llama.token_eos()], special=True).decode()
+    bos = llama.detokenize([llama.token_bos()], special=True).decode()
+    return Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos)
 
 
 @BACKENDS.register("llama_cpp")
