@@ -300,7 +300,8 @@ def trace_store() -> list[Row]:
         "Natalia sold clips to 48 of her friends in April, and then half as many in May. " * 2
     )
     messages = [{"role": "user", "content": question}]
-    experiment_id = tracking.prepare_store(f"sqlite:///{TMP}/traces/mlflow.db", "trace-store")
+    store = tracking.open_store(f"sqlite:///{TMP}/traces/mlflow.db", "trace-store")
+    experiment_id = store.experiment_id
 
     def problem_spans(start_span: Callable[..., Any]) -> None:
         for i in range(n):
@@ -318,14 +319,14 @@ def trace_store() -> list[Row]:
             yield live
 
     per_trace: dict[str, float] = {}
-    with tracking.mlflow_run(experiment_id, "mlflow-exporter", {}):
+    with store.run("mlflow-exporter", {}):
         start = time.perf_counter()
         problem_spans(mlflow_span)
         mlflow.flush_trace_async_logging()
         per_trace["mlflow"] = (time.perf_counter() - start) / n
-    with tracking.mlflow_run(experiment_id, "delegate", {}) as run:
+    with store.run("delegate", {}) as run_id:
         start = time.perf_counter()
-        with tracing.traced_run(run.info.run_id, experiment_id):
+        with tracing.traced_run(run_id, experiment_id):
             problem_spans(tracing.span)
         per_trace["delegate"] = (time.perf_counter() - start) / n
     ratio = per_trace["mlflow"] / per_trace["delegate"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from delegate.config import RunConfig, parse_config
 from delegate.config import compose as resolved  # the config `python -m delegate ...` runs
 
 __all__ = [
@@ -13,8 +14,14 @@ __all__ = [
     "multirun",
     "per_sample_table",
     "resolved",
+    "run_config",
     "run_traces",
 ]
+
+
+def run_config(*overrides: str) -> RunConfig:
+    """The typed configuration ``python -m delegate <overrides>`` runs."""
+    return parse_config(resolved(*overrides))
 
 
 def endpoint_overrides(url: str, samples: int = 2) -> list[str]:

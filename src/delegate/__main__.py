@@ -93,12 +93,10 @@ def _job_failed(
     if not isinstance(cfg, dict) or job is None:
         return
     try:
-        experiment_id = tracking.prepare_store(
-            cfg["tracking"]["uri"], cfg["tracking"]["experiment"]
-        )
-        if not tracking.sweep_job_has_run(experiment_id, sweep, job):
+        store = tracking.open_store(cfg["tracking"]["uri"], cfg["tracking"]["experiment"])
+        if not store.sweep_job_has_run(sweep, job):
             message = f"{type(error).__name__}: {error}"
-            tracking.record_failed_job(experiment_id, sweep, job, overrides, message)
+            store.record_failed_job(sweep, job, overrides, message)
     except Exception as e:  # the store itself is the problem: the log line is all there is
         log.error("job %s: could not record its failure in MLflow: %s", job, e)
 

@@ -16,15 +16,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from delegate import identity
-from delegate.accounting import Price
+from delegate import identity, tracking
+from delegate.accounting import Price, Usage
 from delegate.build import Models, build_strategy, run_identity
+from delegate.config import RunConfig
 from delegate.data import Problem
 from delegate.models.base import ChatModel, Completion, Message, ModelWrapper
 from delegate.models.budget import Budget
+from delegate.plan import Plan
 from delegate.strategies import Trace
 from delegate.token_count import TokenCounter, token_counter
 
@@ -65,9 +66,8 @@ class _Recorder(ModelWrapper):
 class _DryModels(Models):
     """The run's models, each backend replaced by a recorder; no cache, no budget."""
 
-    def __init__(self, cfg: Mapping[str, Any]) -> None:
-        super().__init__(cfg)
-        self._store = None
+    def __init__(self, config: RunConfig) -> None:
+        super().__init__(config.models, config.seed)  # no cache
         self.budget = Budget(None)
         self.sent: list[Request] = []
         self.backends: dict[str, ChatModel] = {}
@@ -87,27 +87,31 @@ class _RoleTotals:
     max_tokens: int = 0
 
 
-def dry_run(cfg: Mapping[str, Any], dataset: Sequence[Problem], problems: Sequence[Problem]) -> str:
+def dry_run(plan: Plan) -> str:
     """The dry run's report: per role the first requests and their input tokens, then a dollar
     range for the whole sample."""
+    cfg = plan.config
     models = _DryModels(cfg)
     strategy = build_strategy(cfg, models)
-    asyncio.run(_first_requests(strategy, problems))
+    asyncio.run(_first_requests(strategy, plan.problems))
     roles: dict[str, _RoleTotals] = {}
     for request in models.sent:
         totals = roles.get(request.role)
         if totals is None:
-            section = cfg[request.role]
-            counter = token_counter(section, models.backends[request.role])
+            section = cfg.model(request.role)  # type: ignore[arg-type]
+            counter = token_counter(
+                {"backend": section.backend, **section.options}, models.backends[request.role]
+            )
             limit = models.backends[request.role].identity().get("max_tokens")
-            price = Price.from_config(section.get("price"), request.role)
+            price = section.price
             totals = roles[request.role] = _RoleTotals(0, 0, counter, price, int(limit or 0))
         assert totals.counter is not None
         totals.requests += 1
         totals.tokens += totals.counter.count(request.messages, request.tools, request.prefix)
-    cid = identity.config_id(run_identity(cfg, models, dataset))
-    history = _earlier_runs(cfg, cid)
-    return _report(cfg, problems, models, roles, history)
+    cid = identity.config_id(run_identity(cfg, models, plan.dataset))
+    runs = tracking.finished_runs(cfg.tracking.uri, cfg.tracking.experiment, cid)
+    history = [r.metrics for r in runs if r.metrics.get("n_problems")]
+    return _report(cfg, plan.problems, models, roles, history)
 
 
 async def _first_requests(strategy: Any, problems: Sequence[Problem]) -> None:
@@ -118,38 +122,17 @@ async def _first_requests(strategy: Any, problems: Sequence[Problem]) -> None:
             continue
 
 
-def _earlier_runs(cfg: Mapping[str, Any], config_id: str) -> list[dict[str, float]]:
-    """Metrics of the FINISHED runs of this configuration in the store, read only; none when the
-    store or the experiment does not exist (a missing SQLite file is not created)."""
-    uri = str(cfg["tracking"]["uri"])
-    if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///") :]).is_file():
-        return []
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(tracking_uri=uri)
-    experiment = client.get_experiment_by_name(str(cfg["tracking"]["experiment"]))
-    if experiment is None:
-        return []
-    runs = client.search_runs(
-        [experiment.experiment_id],
-        filter_string=f"tags.`{identity.CONFIG_ID_TAG}` = '{config_id}' "
-        "and attributes.status = 'FINISHED'",
-    )
-    return [dict(r.data.metrics) for r in runs if r.data.metrics.get("n_problems")]
-
-
 def _report(
-    cfg: Mapping[str, Any],
+    cfg: RunConfig,
     problems: Sequence[Problem],
     models: _DryModels,
     roles: Mapping[str, _RoleTotals],
     history: list[dict[str, float]],
 ) -> str:
     n = len(problems)
-    dataset = f"{cfg['dataset']['name']}:{cfg['dataset'].get('split', 'test')}"
     lines = [
-        f"dry run: strategy={cfg['strategy']['name']}, {n} problems ({dataset}, "
-        f"seed {cfg['seed']}); no model called, nothing logged"
+        f"dry run: strategy={cfg.strategy}, {n} problems ({cfg.dataset.tag}, "
+        f"seed {cfg.seed}); no model called, nothing logged"
     ]
     input_usd = 0.0
     for role, t in roles.items():
@@ -159,7 +142,7 @@ def _report(
             f"  {role} {name}: {t.requests} first requests, {t.tokens:,} input tokens "
             f"({t.counter.how})"
         )
-        input_usd += t.tokens * t.price.input / 1_000_000
+        input_usd += t.price.cost_usd(Usage(input_tokens=t.tokens))
     if history:
         low, high = _range_from_history(n, input_usd, roles, history)
         lines.append(
@@ -168,7 +151,7 @@ def _report(
         )
     else:
         high = input_usd + sum(
-            t.requests * t.max_tokens * t.price.output / 1_000_000 for t in roles.values()
+            t.price.cost_usd(Usage(output_tokens=t.requests * t.max_tokens)) for t in roles.values()
         )
         limits = ", ".join(f"{r}.max_tokens={t.max_tokens}" for r, t in roles.items())
         lines.append(
@@ -191,7 +174,8 @@ def _range_from_history(
     for metrics in history:
         per_problem = n / metrics["n_problems"]
         output_usd = sum(
-            metrics.get(f"{role}_output_tokens", 0.0) * per_problem * t.price.output / 1_000_000
+            t.price.cost_usd(Usage(output_tokens=int(metrics.get(f"{role}_output_tokens", 0))))
+            * per_problem
             for role, t in roles.items()
         )
         estimate = input_usd + output_usd

@@ -22,8 +22,9 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-CONFIG_ID_TAG = "config_id"
-IDENTITY_FILE = "identity.json"
+from delegate.outputs import IDENTITY_FILE as IDENTITY_FILE
+from delegate.tags import CONFIG_ID_TAG as CONFIG_ID_TAG
+
 ANSWER_PROMPTS = ("system", "user")  # what a model answering alone is sent
 
 

@@ -29,15 +29,15 @@ from pathlib import Path
 
 from delegate.data import Problem
 from delegate.errors import DelegateError
-from delegate.identity import CONFIG_ID_TAG
 from delegate.models.budget import read_spent
+from delegate.outputs import BUDGET_FILE
 from delegate.records import ProblemRecord
+from delegate.tags import OWNER_TAG, RECORDS_TAG
+from delegate.tracking import Store
 
 log = logging.getLogger(__name__)
 
-RECORDS_TAG = "delegate.records"
-BUDGET_FILE = "budget.json"  # beside the records: what the run has billed so far
-OWNER_TAG = "delegate.owner"  # host:pid of the process running it
+__all__ = ["BUDGET_FILE", "OWNER_TAG", "RECORDS_TAG", "Previous", "find_resumable", "owner"]
 
 
 def owner() -> str:
@@ -79,7 +79,7 @@ class Previous:
 
 
 def find_resumable(
-    experiment_id: str,
+    store: Store,
     config_id: str,
     seed: int,
     problems: Sequence[Problem],
@@ -87,36 +87,28 @@ def find_resumable(
 ) -> Previous | None:
     """The latest run of this configuration and seed, if it did not finish (or, with
     ``retry_errors``, whatever its status), with its good records."""
-    from mlflow.tracking import MlflowClient
-
-    runs = MlflowClient().search_runs(
-        [experiment_id],
-        filter_string=f"tags.`{CONFIG_ID_TAG}` = '{config_id}' and tags.seed = '{seed}'",
-        order_by=["attributes.start_time DESC"],
-        max_results=1,
-    )
-    if not runs or (runs[0].info.status == "FINISHED" and not retry_errors):
+    run = store.latest_run(config_id, seed)
+    if run is None or (run.status == "FINISHED" and not retry_errors):
         return None
-    run = runs[0]
-    if run.info.status == "RUNNING" and _still_running(run.data.tags.get(OWNER_TAG)):
+    if run.status == "RUNNING" and _still_running(run.tags.get(OWNER_TAG)):
         raise DelegateError(
-            f"the same run ({run.info.run_id}) is in progress in process "
-            f"{run.data.tags[OWNER_TAG]}; wait for it, or start a separate run with resume=false"
+            f"the same run ({run.run_id}) is in progress in process "
+            f"{run.tags[OWNER_TAG]}; wait for it, or start a separate run with resume=false"
         )
-    path = run.data.tags.get(RECORDS_TAG)
+    path = run.tags.get(RECORDS_TAG)
     wanted = {p.id: p.question for p in problems}
     records, elapsed = read_records(Path(path), wanted) if path else ([], 0.0)
     spent = spent_before(Path(path)) if path else 0.0
     log.info(
         "%s run %s (%s): %d of %d problems already done, $%.4f billed so far",
-        "reopening finished" if run.info.status == "FINISHED" else "resuming unfinished",
-        run.info.run_id,
-        run.info.status,
+        "reopening finished" if run.status == "FINISHED" else "resuming unfinished",
+        run.run_id,
+        run.status,
         len(records),
         len(problems),
         spent,
     )
-    return Previous(run.info.run_id, records, elapsed, spent, run.info.status)
+    return Previous(run.run_id, records, elapsed, spent, run.status)
 
 
 def spent_before(records_path: Path) -> float:

@@ -61,8 +61,8 @@ failed_jobs = 0
 
 def _overrides(argv: list[str]) -> str:
     """The command line, for the parent run's tag, with any secret-looking value masked."""
+    from delegate.params import is_secret_key
     from delegate.secrets import scrub
-    from delegate.tracking import is_secret_key
 
     def masked(arg: str) -> str:
         key, sep, _ = arg.partition("=")
@@ -83,26 +83,22 @@ class SweepCallback(Callback):
 
         uri, experiment = _tracking(config)
         sweep = sweep_id(config.hydra.sweep.dir)
-        experiment_id = tracking.prepare_store(uri, experiment)
-        tracking.start_sweep_run(experiment_id, sweep, _overrides(sys.argv[1:]))
+        tracking.open_store(uri, experiment).start_sweep_run(sweep, _overrides(sys.argv[1:]))
         log.info("sweep %s: MLflow experiment %r at %s", sweep, experiment, uri)
 
     def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
         """Report on the jobs that finished, list those that did not, and end the parent run
         (FAILED if any job failed)."""
         global failed_jobs
-        from mlflow.tracking import MlflowClient
-
         from delegate import tracking
         from delegate.compare.report import markdown, write_report
 
         uri, experiment = _tracking(config)
         sweep = sweep_id(config.hydra.sweep.dir)
-        experiment_id = tracking.prepare_store(uri, experiment)
-        parent = tracking.find_sweep_run(experiment_id, sweep)
+        store = tracking.open_store(uri, experiment)
+        parent = store.find_sweep_run(sweep)
         out = Path(str(config.hydra.sweep.dir))
-        client = MlflowClient()
-        failures = tracking.failed_sweep_jobs(experiment_id, sweep)
+        failures = store.failed_sweep_jobs(sweep)
         failed_jobs = len(failures)
         files: list[Path] = []
         if failures:
@@ -129,10 +125,6 @@ class SweepCallback(Callback):
         if failures:
             error = error or f"{len(failures)} job(s) failed; see failed_jobs.json"
         if parent:
-            for path in files:
-                client.log_artifact(parent, str(path))
-            if error:
-                client.set_tag(parent, "error", error[:5000])
-            client.set_terminated(parent, status="FAILED" if error else "FINISHED")
+            store.end_sweep_run(parent, files, error)
         if error and not failures:
             failed_jobs = failed_jobs or 1  # no report: the sweep did not do its job either

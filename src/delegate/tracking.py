@@ -1,78 +1,50 @@
-"""The MLflow run: one per experiment, FINISHED on success and FAILED (with the error) otherwise.
+"""The MLflow store behind one facade: the run's writes, and the searches resume and sweeps make.
 
-Params are the resolved config, flattened, with anything secret-looking dropped; tags name the
-strategy, models, prompt, dataset and git commit; artifacts are the config, the per-sample table
-(``per_sample.json`` via ``mlflow.log_table``) and the run directory's output files. Params,
-``config.yaml``, tags and the error tag are scrubbed (``delegate.secrets``): registered secrets
-masked, ``user:pass@`` removed from URLs.
+Only this module (for runs), ``tracing`` (spans) and ``compare.runs`` (the report's reads) import
+MLflow. ``open_store(uri, experiment)`` creates the store and experiment if needed and returns a
+``Store``: the runner, resume, the dry run and the sweep callback speak to MLflow through it, so a
+unit test can hand them a stand-in.
+
+A run ends FINISHED on success and FAILED (with the error) otherwise; params are the resolved
+config, flattened, with anything secret-looking dropped (``delegate.params``); tags and the error
+are scrubbed (``delegate.secrets``).
 """
 
 from __future__ import annotations
 
 import logging
-import re
-import subprocess
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from delegate.paths import PROJECT_ROOT
-from delegate.secrets import scrub, scrub_config
+from delegate.params import flatten, is_secret_key, redact  # noqa: F401 - published names
+from delegate.secrets import scrub
+from delegate.tags import (
+    CONFIG_ID_TAG,
+    ERROR_TAG,
+    JOB_TAG,
+    MAX_TAG_CHARS,
+    OVERRIDES_TAG,
+    PARENT_TAG,
+    ROLE_TAG,
+    SEED_TAG,
+    SWEEP_TAG,
+)
 
 log = logging.getLogger(__name__)
 
-_SECRET_KEY_RE = re.compile(r"(api_?key|secret|password|token)$", re.IGNORECASE)
-_PARAM_MAX_CHARS = 6000  # MLflow's limit per param value
 
+@dataclass(frozen=True)
+class StoredRun:
+    """A run as the store holds it."""
 
-def is_secret_key(key: str) -> bool:
-    """Config keys whose value could be a secret. ``api_key_env`` names a variable: not secret."""
-    leaf = key.rsplit(".", 1)[-1]
-    return bool(_SECRET_KEY_RE.search(leaf)) and not leaf.endswith("_env")
-
-
-def flatten(cfg: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
-    """``{"llm": {"model": "x"}}`` -> ``{"llm.model": "x"}``, secrets dropped, values as
-    scrubbed text."""
-    flat: dict[str, str] = {}
-    for key, value in cfg.items():
-        name = f"{prefix}{key}"
-        if is_secret_key(name):
-            continue
-        if isinstance(value, Mapping):
-            flat.update(flatten(value, f"{name}."))
-        else:
-            flat[name] = scrub(str(value))[:_PARAM_MAX_CHARS]
-    return flat
-
-
-def redact(cfg: Any) -> Any:
-    """A copy of a plain config tree without secret-looking keys, its strings scrubbed."""
-    return scrub_config(_without_secret_keys(cfg))
-
-
-def _without_secret_keys(cfg: Any) -> Any:
-    if isinstance(cfg, Mapping):
-        return {k: _without_secret_keys(v) for k, v in cfg.items() if not is_secret_key(str(k))}
-    if isinstance(cfg, list):
-        return [_without_secret_keys(v) for v in cfg]
-    return cfg
-
-
-def git_commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=PROJECT_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        )
-        return out.stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
+    run_id: str
+    status: str
+    tags: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
 
 
 def artifact_root_for(uri: str) -> str | None:
@@ -84,6 +56,11 @@ def artifact_root_for(uri: str) -> str | None:
         db = Path(uri[len("sqlite:///") :])
         return (db.parent / "artifacts").resolve().as_uri()
     return None
+
+
+def quote(value: str) -> str:
+    """``value`` safe inside a single-quoted MLflow filter string."""
+    return value.replace("\\", "\\\\").replace("'", "\\'")
 
 
 def prepare_store(uri: str, experiment: str) -> str:
@@ -99,156 +76,183 @@ def prepare_store(uri: str, experiment: str) -> str:
     return str(mlflow.create_experiment(experiment, artifact_location=artifact_root_for(uri)))
 
 
-@contextmanager
-def mlflow_run(
-    experiment_id: str, run_name: str, tags: Mapping[str, str], run_id: str | None = None
-) -> Iterator[Any]:
-    """Start a run (or reopen ``run_id``); end it FINISHED, or FAILED with an ``error`` tag if the
-    body raises (Ctrl-C included). An exception with a ``run_status`` attribute ends it with that
-    status instead (KILLED: stopped on purpose)."""
-    import mlflow
-
-    tags = {k: scrub(str(v)) for k, v in tags.items()}
-    if run_id is None:
-        run = mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags)
-    else:
-        run = mlflow.start_run(run_id=run_id)
-        mlflow.set_tags(tags)
-    try:
-        yield run
-    except BaseException as e:
-        message = str(e) or type(e).__name__
-        mlflow.set_tag("error", scrub(f"{type(e).__name__}: {message}")[:5000])
-        mlflow.end_run(status=getattr(e, "run_status", "FAILED"))
-        raise
-    mlflow.end_run(status="FINISHED")
+def open_store(uri: str, experiment: str) -> Store:
+    return Store(uri, prepare_store(uri, experiment))
 
 
-def log_params(params: Mapping[str, str]) -> None:
-    import mlflow
-
-    items = list(params.items())
-    for i in range(0, len(items), 100):  # MLflow accepts at most 100 params per batch
-        mlflow.log_params(dict(items[i : i + 100]))
-
-
-def delete_tag(run_id: str, key: str) -> None:
-    """Remove ``key`` from a run's tags if it has it."""
+def finished_runs(uri: str, experiment: str, config_id: str) -> list[StoredRun]:
+    """The FINISHED runs of a configuration, read only: a store or experiment that does not
+    exist yet is not created (a missing SQLite file is left missing)."""
+    if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///") :]).is_file():
+        return []
     from mlflow.tracking import MlflowClient
 
-    client = MlflowClient()
-    if key in client.get_run(run_id).data.tags:
-        client.delete_tag(run_id, key)
-
-
-def log_results(
-    metrics: Mapping[str, float],
-    rows: Sequence[Mapping[str, Any]],
-    run_dir: Path,
-    replace_table: bool = False,
-) -> None:
-    """Metrics, the per-sample table and every file in the run directory. ``mlflow.log_table``
-    appends to a table the run already has; ``replace_table`` writes it whole instead."""
-    import tempfile
-
-    import mlflow
-    import pandas as pd
-
-    mlflow.log_metrics(dict(metrics))
-    table = pd.DataFrame(list(rows))
-    if replace_table:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "per_sample.json"
-            table.to_json(path, orient="split", index=False, date_format="iso")  # log_table's form
-            mlflow.log_artifact(str(path))
-    else:
-        mlflow.log_table(table, artifact_file="per_sample.json")
-    for path in sorted(run_dir.iterdir()):
-        if path.is_file():
-            mlflow.log_artifact(str(path))
-
-
-SWEEP_TAG = "sweep"  # every run of one multirun carries the same value
-ROLE_TAG = "delegate.role"  # "sweep" on the parent run that groups a multirun's runs
-
-
-JOB_TAG = "sweep_job"  # a sweep's job number (Hydra's job.num), on every run of a multirun
-
-
-def record_failed_job(experiment_id: str, sweep: str, job: str, overrides: str, error: str) -> None:
-    """A FAILED run for a sweep job that failed before its own run existed (bad settings, an
-    unreachable endpoint), so the sweep's report can list it and the UI shows it."""
-    from mlflow.tracking import MlflowClient
-
-    from delegate.secrets import scrub
-
-    client = MlflowClient()
-    tags = {SWEEP_TAG: sweep, JOB_TAG: job, "overrides": scrub(overrides)[:5000]}
-    tags["error"] = scrub(error)[:5000]
-    if parent := find_sweep_run(experiment_id, sweep):
-        tags["mlflow.parentRunId"] = parent
-    run = client.create_run(experiment_id, run_name=f"failed job {job}", tags=tags)
-    client.set_terminated(run.info.run_id, status="FAILED")
-
-
-def sweep_job_has_run(experiment_id: str, sweep: str, job: str) -> bool:
-    from mlflow.tracking import MlflowClient
-
-    found = MlflowClient().search_runs(
-        [experiment_id],
-        filter_string=f"tags.`{SWEEP_TAG}` = '{quote(sweep)}' and tags.`{JOB_TAG}` = '{job}'",
-        max_results=1,
+    client = MlflowClient(tracking_uri=uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        return []
+    runs = client.search_runs(
+        [found.experiment_id],
+        filter_string=f"tags.`{CONFIG_ID_TAG}` = '{quote(config_id)}' "
+        "and attributes.status = 'FINISHED'",
     )
-    return bool(found)
+    return [_stored(r) for r in runs]
 
 
-def failed_sweep_jobs(experiment_id: str, sweep: str) -> list[dict[str, str]]:
-    """The sweep's jobs whose run ended FAILED (or never ended: killed), with their errors."""
+def _stored(run: Any) -> StoredRun:
+    return StoredRun(run.info.run_id, run.info.status, dict(run.data.tags), dict(run.data.metrics))
+
+
+def _client() -> Any:
     from mlflow.tracking import MlflowClient
 
-    runs = MlflowClient().search_runs(
-        [experiment_id],
-        filter_string=f"tags.`{SWEEP_TAG}` = '{quote(sweep)}' and attributes.status != 'FINISHED'",
-        order_by=["attributes.start_time ASC"],
-    )
-    return [
-        {
-            "run_id": r.info.run_id,
-            "job": r.data.tags.get(JOB_TAG, "?"),
-            "status": r.info.status,
-            "overrides": r.data.tags.get("overrides", ""),
-            "error": r.data.tags.get("error", ""),
-        }
-        for r in runs
-        if r.data.tags.get(ROLE_TAG) != "sweep"
-    ]
+    return MlflowClient()
 
 
-def find_sweep_run(experiment_id: str, sweep: str) -> str | None:
-    """The id of the parent run of ``sweep``, if one was created."""
-    from mlflow.tracking import MlflowClient
+class Store:
+    """One experiment of one tracking store (``mlflow.set_tracking_uri`` was called for it)."""
 
-    runs = MlflowClient().search_runs(
-        [experiment_id],
-        filter_string=f"tags.`{ROLE_TAG}` = 'sweep' and tags.`{SWEEP_TAG}` = '{quote(sweep)}'",
-        max_results=1,
-    )
-    return runs[0].info.run_id if runs else None
+    def __init__(self, uri: str, experiment_id: str) -> None:
+        self.uri, self.experiment_id = uri, experiment_id
 
+    def _search(self, query: str, newest_first: bool = False, limit: int | None = None) -> list:
+        order = "DESC" if newest_first else "ASC"
+        options: dict[str, Any] = {"order_by": [f"attributes.start_time {order}"]}
+        if limit is not None:
+            options["max_results"] = limit
+        return list(_client().search_runs([self.experiment_id], filter_string=query, **options))
 
-def start_sweep_run(experiment_id: str, sweep: str, overrides: str) -> str:
-    """The parent run that groups a multirun's runs in the MLflow UI; left RUNNING until the
-    sweep's report is logged to it."""
-    from mlflow.tracking import MlflowClient
+    def latest_run(self, config_id: str, seed: int) -> StoredRun | None:
+        """The newest run of a configuration and seed, whatever its status."""
+        query = f"tags.`{CONFIG_ID_TAG}` = '{quote(config_id)}' and tags.{SEED_TAG} = '{seed}'"
+        runs = self._search(query, newest_first=True, limit=1)
+        return _stored(runs[0]) if runs else None
 
-    run = MlflowClient().create_run(
-        experiment_id,
-        run_name=f"sweep {sweep}",
-        tags={SWEEP_TAG: sweep, ROLE_TAG: "sweep", "overrides": overrides[:5000]},
-    )
-    return str(run.info.run_id)
+    @contextmanager
+    def run(
+        self, run_name: str, tags: Mapping[str, str], run_id: str | None = None
+    ) -> Iterator[str]:
+        """Start a run (or reopen ``run_id``) and yield its id; end it FINISHED, or FAILED with an
+        ``error`` tag if the body raises (Ctrl-C included). An exception with a ``run_status``
+        attribute ends it with that status instead (KILLED: stopped on purpose)."""
+        import mlflow
 
+        tags = {k: scrub(str(v)) for k, v in tags.items()}
+        if run_id is None:
+            run = mlflow.start_run(experiment_id=self.experiment_id, run_name=run_name, tags=tags)
+        else:
+            run = mlflow.start_run(run_id=run_id)
+            mlflow.set_tags(tags)
+        try:
+            yield str(run.info.run_id)
+        except BaseException as e:
+            message = str(e) or type(e).__name__
+            mlflow.set_tag(ERROR_TAG, scrub(f"{type(e).__name__}: {message}")[:MAX_TAG_CHARS])
+            mlflow.end_run(status=getattr(e, "run_status", "FAILED"))
+            raise
+        mlflow.end_run(status="FINISHED")
 
-def quote(value: str) -> str:
-    """``value`` safe inside a single-quoted MLflow filter string."""
-    return value.replace("\\", "\\\\").replace("'", "\\'")
+    def log_params(self, params: Mapping[str, str]) -> None:
+        """Params of the active run, in batches (MLflow takes at most 100 at once)."""
+        import mlflow
+
+        items = list(params.items())
+        for i in range(0, len(items), 100):
+            mlflow.log_params(dict(items[i : i + 100]))
+
+    def set_tags(self, tags: Mapping[str, str]) -> None:
+        import mlflow
+
+        mlflow.set_tags({k: scrub(str(v)) for k, v in tags.items()})
+
+    def log_metrics(self, metrics: Mapping[str, float]) -> None:
+        import mlflow
+
+        mlflow.log_metrics(dict(metrics))
+
+    def delete_tags(self, run_id: str, *keys: str) -> None:
+        """Remove these tags from a run, those it has."""
+        client = _client()
+        present = client.get_run(run_id).data.tags
+        for key in keys:
+            if key in present:
+                client.delete_tag(run_id, key)
+
+    def log_results(
+        self,
+        metrics: Mapping[str, float],
+        rows: Sequence[Mapping[str, Any]],
+        run_dir: Path,
+        replace_table: bool = False,
+    ) -> None:
+        """Metrics, the per-sample table and every file in the run directory. ``log_table``
+        appends to a table the run already has; ``replace_table`` writes it whole instead."""
+        import mlflow
+        import pandas as pd
+
+        mlflow.log_metrics(dict(metrics))
+        table = pd.DataFrame(list(rows))
+        if replace_table:
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "per_sample.json"
+                table.to_json(path, orient="split", index=False, date_format="iso")  # its form
+                mlflow.log_artifact(str(path))
+        else:
+            mlflow.log_table(table, artifact_file="per_sample.json")
+        for path in sorted(run_dir.iterdir()):
+            if path.is_file():
+                mlflow.log_artifact(str(path))
+
+    # Sweeps: a parent run groups a multirun's runs; its failed jobs are listed after it.
+
+    def find_sweep_run(self, sweep: str) -> str | None:
+        """The id of the parent run of ``sweep``, if one was created."""
+        query = f"tags.`{ROLE_TAG}` = 'sweep' and tags.`{SWEEP_TAG}` = '{quote(sweep)}'"
+        runs = self._search(query, limit=1)
+        return str(runs[0].info.run_id) if runs else None
+
+    def start_sweep_run(self, sweep: str, overrides: str) -> str:
+        """The parent run that groups a multirun's runs in the UI; left RUNNING until the
+        sweep's report is logged to it."""
+        tags = {SWEEP_TAG: sweep, ROLE_TAG: "sweep", OVERRIDES_TAG: overrides[:MAX_TAG_CHARS]}
+        run = _client().create_run(self.experiment_id, run_name=f"sweep {sweep}", tags=tags)
+        return str(run.info.run_id)
+
+    def end_sweep_run(self, run_id: str, files: Sequence[Path], error: str | None) -> None:
+        """Attach the sweep's report to its parent run and end it (FAILED with ``error``)."""
+        client = _client()
+        for path in files:
+            client.log_artifact(run_id, str(path))
+        if error:
+            client.set_tag(run_id, ERROR_TAG, error[:MAX_TAG_CHARS])
+        client.set_terminated(run_id, status="FAILED" if error else "FINISHED")
+
+    def sweep_job_has_run(self, sweep: str, job: str) -> bool:
+        query = f"tags.`{SWEEP_TAG}` = '{quote(sweep)}' and tags.`{JOB_TAG}` = '{quote(job)}'"
+        return bool(self._search(query, limit=1))
+
+    def record_failed_job(self, sweep: str, job: str, overrides: str, error: str) -> None:
+        """A FAILED run for a sweep job that failed before its own run existed (bad settings, an
+        unreachable endpoint), so the sweep's report can list it and the UI shows it."""
+        tags = {SWEEP_TAG: sweep, JOB_TAG: job, OVERRIDES_TAG: scrub(overrides)[:MAX_TAG_CHARS]}
+        tags[ERROR_TAG] = scrub(error)[:MAX_TAG_CHARS]
+        if parent := self.find_sweep_run(sweep):
+            tags[PARENT_TAG] = parent
+        client = _client()
+        run = client.create_run(self.experiment_id, run_name=f"failed job {job}", tags=tags)
+        client.set_terminated(run.info.run_id, status="FAILED")
+
+    def failed_sweep_jobs(self, sweep: str) -> list[dict[str, str]]:
+        """The sweep's jobs whose run ended FAILED (or never ended: killed), with their errors."""
+        query = f"tags.`{SWEEP_TAG}` = '{quote(sweep)}' and attributes.status != 'FINISHED'"
+        return [
+            {
+                "run_id": r.info.run_id,
+                "job": r.data.tags.get(JOB_TAG, "?"),
+                "status": r.info.status,
+                "overrides": r.data.tags.get(OVERRIDES_TAG, ""),
+                "error": r.data.tags.get(ERROR_TAG, ""),
+            }
+            for r in self._search(query)
+            if r.data.tags.get(ROLE_TAG) != "sweep"
+        ]

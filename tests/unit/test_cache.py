@@ -150,8 +150,9 @@ def test_an_option_left_out_keys_like_its_default_and_unknown_ones_fail(tmp_path
 def model_identity(section: dict) -> dict:
     """What the configured backend declares as its identity (the cache keys on it)."""
     from delegate.build import Models
+    from delegate.config import model_config
 
-    identity = Models({"llm": section, "cache": {}}).identity("llm", offered_tools=False)
+    identity = Models({"llm": model_config("llm", section)}).identity("llm", offered_tools=False)
     identity.pop("price")  # a run's identity holds the price; a completion does not depend on it
     return identity
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from delegate.build import Models, build_strategy, run_settings
+from delegate.build import Models, build_strategy
+from delegate.config import parse_config
 from delegate.models.text_tools import TextToolModel
 from delegate.prompts import PromptSet
 from delegate.strategies.router import RouterStrategy
@@ -48,8 +49,8 @@ def test_defaults() -> None:
 @pytest.mark.parametrize("group", ["llm", "slm"])
 def test_every_model_option_builds(group: str) -> None:
     for option in options(group):
-        cfg = resolved(f"{group}={option}")
-        models = Models(cfg)
+        cfg = parse_config(resolved(f"{group}={option}"))
+        models = Models.for_run(cfg)
         model = models.llm() if group == "llm" else models.slm()  # builds, loads nothing
         assert model.name
         assert models.tool_protocol(group) in ("native", "text")  # type: ignore[arg-type]
@@ -78,10 +79,14 @@ def test_router_knob_prompt_sets_share_cot_answer_texts(prompt: str) -> None:
     )
     assert knob["prompt"]["tool_guidance"] != cot["prompt"]["tool_guidance"]
     problems = load_problems(cot["dataset"])
-    assert run_identity(knob, Models(knob), problems, "llm") == run_identity(
-        cot, Models(cot), problems, "llm"
+    typed_cot, typed_knob = parse_config(cot), parse_config(knob)
+    cot_models, knob_models = Models.for_run(typed_cot), Models.for_run(typed_knob)
+    assert run_identity(typed_knob, knob_models, problems, "llm") == run_identity(
+        typed_cot, cot_models, problems, "llm"
     )
-    assert run_identity(knob, Models(knob), problems) != run_identity(cot, Models(cot), problems)
+    assert run_identity(typed_knob, knob_models, problems) != run_identity(
+        typed_cot, cot_models, problems
+    )
 
 
 @pytest.mark.parametrize("strategy", options("strategy"))
@@ -90,9 +95,8 @@ def test_every_strategy_builds_under_every_experiment(
     strategy: str, experiment: str | None
 ) -> None:
     overrides = [f"strategy={strategy}"] + ([f"experiment={experiment}"] if experiment else [])
-    cfg = resolved(*overrides)
-    run_settings(cfg)
-    models = Models(cfg)
+    cfg = parse_config(resolved(*overrides))
+    models = Models.for_run(cfg)
     built = build_strategy(cfg, models)
     assert built.name == strategy
     both = {"llm", "slm"}
@@ -104,8 +108,8 @@ def test_offline_preset_is_offline_and_forces_delegation() -> None:
     cfg = resolved("experiment=offline", "strategy=router")
     assert cfg["llm"]["backend"] == cfg["slm"]["backend"] == "transformers"
     assert cfg["dataset"]["name"] == "mini"
-    models = Models(cfg)
-    router = build_strategy(cfg, models)
+    typed = parse_config(cfg)
+    router = build_strategy(typed, Models.for_run(typed))
     assert isinstance(router, RouterStrategy)
     assert router.tool_choice == "required"
     assert isinstance(router.llm.inner, TextToolModel)  # text protocol, wrapped by the model layer

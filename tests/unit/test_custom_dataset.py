@@ -45,10 +45,14 @@ def test_a_file_with_default_fields(tmp_path: Path) -> None:
 
 def test_the_run_is_tagged_with_the_users_name(tmp_path: Path) -> None:
     from delegate.build import Models
-    from delegate.runner import _tags
+    from delegate.config import parse_config
+    from delegate.plan import Plan
+    from delegate.session import run_tags
+    from delegate.tags import DATASET_TAG
 
-    cfg = config(write(tmp_path, [{"question": "q", "answer": 1}]))
-    assert _tags(cfg, Models(cfg))["dataset"] == "mine:test"
+    cfg = parse_config(config(write(tmp_path, [{"question": "q", "answer": 1}])))
+    tags = run_tags(Plan(cfg, [], []), Models.for_run(cfg), "0" * 12, tmp_path)
+    assert tags[DATASET_TAG] == "mine:test"
 
 
 def test_named_fields_levels_sources_and_latex(tmp_path: Path) -> None:

@@ -9,14 +9,14 @@ from delegate.data import Problem
 from delegate.errors import ConfigError
 from delegate.identity import config_id, flatten, varying_settings
 
-from ..helpers import resolved
+from ..helpers import run_config
 
 PROBLEMS = [Problem(i, f"What is {i} + {i}?", str(2 * i)) for i in range(5)]
 
 
 def identity_of(*overrides: str, problems: list[Problem] = PROBLEMS) -> dict:
-    cfg = resolved("llm=gpt-4o", "slm=vllm", *overrides)
-    models = Models(cfg)
+    cfg = run_config("llm=gpt-4o", "slm=vllm", *overrides)
+    models = Models.for_run(cfg)
     build_strategy(cfg, models)
     return run_identity(cfg, models, problems)
 
@@ -97,12 +97,12 @@ def test_identity_keys_read_as_overrides_and_varying_ones_are_found() -> None:
 
 
 def test_a_forced_text_tool_call_on_an_api_fails_before_any_work() -> None:
-    cfg = resolved("strategy=router", "llm.tool_protocol=text", "router.tool_choice=required")
+    cfg = run_config("strategy=router", "llm.tool_protocol=text", "router.tool_choice=required")
     with pytest.raises(ConfigError, match=r"llm\.tool_protocol"):
-        build_strategy(cfg, Models(cfg))
+        build_strategy(cfg, Models.for_run(cfg))
 
 
 def test_router_settings_name_their_own_keys() -> None:
-    cfg = resolved("strategy=router", "router.tool_result=json")
+    cfg = run_config("strategy=router", "router.tool_result=json")
     with pytest.raises(ConfigError, match=r"router\.tool_result"):
-        build_strategy(cfg, Models(cfg))
+        build_strategy(cfg, Models.for_run(cfg))

@@ -3,12 +3,15 @@
 import pytest
 
 from delegate.accounting import Price
-from delegate.build import Models, bind, run_settings
+from delegate.build import Models, bind
+from delegate.config import model_config, parse_config
 from delegate.data import DATASETS
 from delegate.errors import ConfigError, MissingSecretError
 from delegate.models import BACKENDS
 from delegate.registry import Registry
 from delegate.strategies import STRATEGIES
+
+from ..helpers import resolved
 
 
 def test_registries_hold_the_documented_names() -> None:
@@ -47,7 +50,7 @@ def test_models_are_built_lazily_and_only_once() -> None:
         "llm": {"backend": "openai", "model": "gpt-4o", "api_key_env": "X", "price": {}},
         "slm": {"backend": "nope"},
     }
-    models = Models(cfg)
+    models = Models({role: model_config(role, section) for role, section in cfg.items()})
     assert models.built() == {}
     assert models.llm() is models.llm()
     assert list(models.built()) == ["llm"]
@@ -67,9 +70,9 @@ def test_models_are_built_lazily_and_only_once() -> None:
     ],
 )
 def test_run_settings_reject_wrong_types(key: str, value: object) -> None:
-    cfg = {"samples": 5, "seed": 1, "concurrency": 2, key: value}
+    cfg = resolved(f"{key}={value}")
     with pytest.raises(ConfigError, match=f"<{key}>"):
-        run_settings(cfg)
+        parse_config(cfg)
 
 
 def test_missing_key_names_the_variable(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
@@ -77,8 +80,7 @@ def test_missing_key_names_the_variable(monkeypatch: pytest.MonkeyPatch, tmp_pat
 
     monkeypatch.delenv("DELEGATE_TEST_KEY", raising=False)
     monkeypatch.chdir(tmp_path)  # no .env here
-    models = Models(
-        {"llm": {"backend": "openai", "model": "m", "api_key_env": "DELEGATE_TEST_KEY"}}
-    )
+    section = {"backend": "openai", "model": "m", "api_key_env": "DELEGATE_TEST_KEY"}
+    models = Models({"llm": model_config("llm", section)})
     with pytest.raises(MissingSecretError, match="DELEGATE_TEST_KEY"):
         asyncio.run(models.llm().prepare())

@@ -30,18 +30,19 @@ def test_concurrent_problems_become_one_trace_each_in_the_run(tmp_path: Path) ->
     import mlflow
 
     uri = f"sqlite:///{tmp_path}/mlflow.db"
-    experiment_id = tracking.prepare_store(uri, "traces")
-    with tracking.mlflow_run(experiment_id, "r", {}) as run:
+    store = tracking.open_store(uri, "traces")
+    experiment_id = store.experiment_id
+    with store.run("r", {}) as run_id:
 
         async def all_problems() -> None:
             await asyncio.gather(*(_problem(pid, fail=pid == 2) for pid in (1, 2, 3)))
 
-        with tracing.traced_run(run.info.run_id, experiment_id) as stats:
+        with tracing.traced_run(run_id, experiment_id) as stats:
             asyncio.run(all_problems())
     assert (stats.written, stats.failed) == (3, 0)
     assert stats.wait_s >= 0
 
-    traces = {t.info.request_preview: t for t in run_traces(uri, mlflow.get_run(run.info.run_id))}
+    traces = {t.info.request_preview: t for t in run_traces(uri, mlflow.get_run(run_id))}
     assert set(traces) == {'{"problem_id": 1}', '{"problem_id": 2}', '{"problem_id": 3}'}
     for pid in (1, 2, 3):
         trace = traces[f'{{"problem_id": {pid}}}']

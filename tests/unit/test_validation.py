@@ -9,12 +9,9 @@ from pathlib import Path
 import pytest
 
 from delegate.errors import ConfigError
-from delegate.validation import (
-    SECTION_KEYS,
-    TOP_LEVEL_KEYS,
-    check_settings,
-    check_tracking_uri,
-)
+from delegate.config import SECTION_KEYS, TOP_LEVEL_KEYS
+from delegate.config import parse_config as check_settings
+from delegate.validation import check_tracking_uri
 
 from ..helpers import resolved
 

@@ -1,0 +1,31 @@
+"""A run's plan: the typed configuration, the dataset and the sample, before anything starts.
+
+Everything that can fail on bad input (a setting, the tracking URI, the dataset file) fails here,
+before a model is built or a run is opened, so a typo leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from delegate.config import RunConfig, parse_config
+from delegate.data import Problem, draw_sample, load_problems
+from delegate.validation import check_tracking_uri
+
+
+@dataclass(frozen=True)
+class Plan:
+    config: RunConfig
+    dataset: list[Problem]  # the whole split: the configuration identity digests it
+    problems: list[Problem]  # the sample this run solves
+
+
+def make_plan(plain: Mapping[str, Any]) -> Plan:
+    """Parse and check the resolved config, load the dataset and draw the sample."""
+    config = parse_config(plain)
+    check_tracking_uri(config.tracking.uri)
+    dataset = load_problems(config.dataset.section)
+    problems = draw_sample(dataset, config.samples, config.seed)
+    return Plan(config, dataset, problems)

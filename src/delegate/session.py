@@ -1,0 +1,123 @@
+"""A run's session in the store: its identity and tags, the run it continues, its budget, and the
+files that say what ran, opened once the models are prepared.
+
+The configuration identity is computed after ``prepare()`` (backends resolve their devices and
+files then). If an unfinished run of the same configuration and seed exists, it is reopened and
+its finished records are kept (``delegate.resume``); its budget counts what it billed before.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from delegate import identity, resume, tracking
+from delegate.build import Models, run_identity
+from delegate.outputs import BUDGET_FILE, RECORDS_FILE, write_config, write_identity, write_samples
+from delegate.params import flatten, git_commit, redact
+from delegate.plan import Plan
+from delegate.resume import Previous
+from delegate.secrets import scrub
+from delegate.tags import (
+    CONFIG_ID_TAG,
+    DATASET_TAG,
+    GIT_TAG,
+    JOB_TAG,
+    MAX_TAG_CHARS,
+    OVERRIDES_TAG,
+    OWNER_TAG,
+    PARENT_TAG,
+    PROMPT_TAG,
+    RECORDS_TAG,
+    SAMPLE_TAG,
+    SEED_TAG,
+    STOPPED_TAG,
+    STRATEGY_TAG,
+    SWEEP_TAG,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Session:
+    """An open MLflow run and what it continues."""
+
+    store: tracking.Store
+    run_id: str
+    config_id: str
+    tags: dict[str, str]
+    previous: Previous | None
+    run_dir: Path
+
+
+def run_tags(plan: Plan, models: Models, config_id: str, run_dir: Path) -> dict[str, str]:
+    config, used = plan.config, models.built()
+    return {
+        STRATEGY_TAG: config.strategy,
+        "llm": used["llm"].name if "llm" in used else "none",
+        "slm": used["slm"].name if "slm" in used else "none",
+        PROMPT_TAG: config.prompts.name,
+        DATASET_TAG: config.dataset.tag,
+        SEED_TAG: str(config.seed),
+        GIT_TAG: git_commit(),
+        CONFIG_ID_TAG: config_id,
+        SAMPLE_TAG: identity.problems_digest(plan.problems),
+        RECORDS_TAG: str(run_dir / RECORDS_FILE),
+        OWNER_TAG: resume.owner(),
+    }
+
+
+def _sweep_tags(store: tracking.Store, sweep: str | None, job: tuple[str, str] | None) -> dict:
+    tags: dict[str, str] = {}
+    if job is not None:
+        tags[JOB_TAG], tags[OVERRIDES_TAG] = job[0], scrub(job[1])[:MAX_TAG_CHARS]
+    if sweep is not None:
+        tags[SWEEP_TAG] = sweep
+        if parent := store.find_sweep_run(sweep):
+            tags[PARENT_TAG] = parent
+    return tags
+
+
+@contextmanager
+def open_session(
+    plan: Plan,
+    models: Models,
+    run_dir: Path,
+    sweep: str | None = None,
+    job: tuple[str, str] | None = None,
+) -> Iterator[Session]:
+    """Open (or reopen) the run; it ends FINISHED when the body returns, FAILED (or KILLED, for
+    an exception that says so) when it raises."""
+    config = plan.config
+    ident = run_identity(config, models, plan.dataset)
+    cid = identity.config_id(ident)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    store = tracking.open_store(config.tracking.uri, config.tracking.experiment)
+    tags = run_tags(plan, models, cid, run_dir) | _sweep_tags(store, sweep, job)
+    previous = None
+    if config.resume:
+        previous = resume.find_resumable(
+            store, cid, config.seed, plan.problems, config.retry_errors
+        )
+    models.budget.start(previous.spent_usd if previous else 0.0, run_dir / BUDGET_FILE)
+    name = f"{config.strategy}-{config.prompts.name}-{cid[:6]}-seed{config.seed}"
+    run_id = previous.run_id if previous else None
+    with store.run(name, tags, run_id=run_id) as active:
+        log.info(
+            "MLflow run %s in experiment %r at %s",
+            active,
+            config.tracking.experiment,
+            config.tracking.uri,
+        )
+        if previous is None:  # a reopened run already holds these (params cannot change)
+            store.log_params(flatten(config.plain))
+        else:
+            store.delete_tags(active, STOPPED_TAG)
+        write_config(run_dir, redact(config.plain))
+        write_identity(run_dir, identity.identity_document(ident, asdict(config.prompts)))
+        write_samples(run_dir, plan.problems)
+        yield Session(store, active, cid, tags, previous, run_dir)
