@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from delegate.errors import ConfigError
 from delegate.config import SECTION_KEYS, TOP_LEVEL_KEYS
 from delegate.config import parse_config as check_settings
+from delegate.errors import ConfigError
 from delegate.validation import check_tracking_uri
 
 from ..helpers import resolved
