@@ -69,8 +69,14 @@ def main() -> None:
             return float("nan")
         return metrics.get("accuracy", float("nan"))  # a dry run measures nothing
 
-    task()
     from delegate import sweep as sweeps
+
+    try:
+        task()
+    except BaseException as e:  # SIGTERM or Ctrl-C between or inside a multirun's jobs
+        if isinstance(e, KeyboardInterrupt):
+            sweeps.end_interrupted(str(e) or type(e).__name__)
+        raise
 
     if sweeps.failed_jobs:
         sys.exit(1)

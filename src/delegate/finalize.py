@@ -67,10 +67,10 @@ def finalize(
     metrics["spent_usd"] = budget.spent_usd
     info = {"run_id": session.run_id, "config_id": session.config_id, "tags": session.tags}
     write_results(session.run_dir, config.strategy, metrics, records, info | dict(extra))
-    # A reopened FINISHED run (retry_errors) already holds a table: replace it.
+    # A reopened run may hold a table from an earlier session: replace it, never append.
     previous = session.previous
-    finished_before = previous is not None and previous.status == "FINISHED"
-    session.store.log_results(metrics, rows, session.run_dir, replace_table=finished_before)
+    reopened = previous is not None and not previous.finished
+    session.store.log_results(metrics, rows, session.run_dir, replace_table=reopened)
     log.info(
         "accuracy %.1f%% (strict %.1f%%) on %d problems, %d errors, cost $%.4f "
         "(billed now $%.4f), wall %.1fs",

@@ -12,9 +12,10 @@ FINISHED run is never resumed, nor one still RUNNING in a live process on this h
 ``delegate.owner`` tag); ``resume=false`` always starts a new run.
 
 A run stopped by its budget (``budget_usd``) ends KILLED and is resumed like any other; with
-``retry_errors=true`` a FINISHED run is reopened too, and only its errored problems are solved
-again. What every session of a run billed (``spent_usd``) is kept in ``budget.json`` beside the
-records, so a continued run counts it against its budget.
+``retry_errors=true`` a FINISHED run's good records are carried into a new run (tagged
+``retry_of``), which solves only the errored problems again: the finished run stays as it was
+whatever happens to the retry. What every session of a run billed (``spent_usd``) is kept in
+``budget.json`` beside the records, so a continued run counts it against its budget.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import logging
 import os
 import socket
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from delegate.data import Problem
@@ -76,6 +77,18 @@ class Previous:
     elapsed_s: float  # loop time those records took
     spent_usd: float = 0.0  # what all its sessions billed, work later discarded included
     status: str = "FAILED"
+    metrics: dict[str, float] = field(default_factory=dict)  # what it logged, if it finished
+
+    total: int = 0  # problems in the run's sample
+
+    @property
+    def finished(self) -> bool:
+        return self.status == "FINISHED"
+
+    @property
+    def errored(self) -> int:
+        """Problems without a good record: errored, or never finished."""
+        return self.total - len(self.records)
 
 
 def find_resumable(
@@ -108,7 +121,9 @@ def find_resumable(
         len(problems),
         spent,
     )
-    return Previous(run.run_id, records, elapsed, spent, run.status)
+    return Previous(
+        run.run_id, records, elapsed, spent, run.status, run.metrics, total=len(problems)
+    )
 
 
 def spent_before(records_path: Path) -> float:

@@ -2,8 +2,9 @@
 
 1. ``plan.make_plan``: the typed config, the dataset and the sample; bad input fails here, before
    anything is built or opened, so a typo leaves no run behind.
-2. ``session.open_session``: once the models are prepared, the configuration identity, the MLflow
-   run (new, or the unfinished one it continues), its tags, budget and files.
+2. ``session.prepare_session`` and ``open_session``: once the models are prepared, the
+   configuration identity, the MLflow run (new, or the unfinished one it continues), its tags,
+   budget and files.
 3. ``loop.solve_all``: every problem solved, graded and recorded as it finishes.
 4. ``finalize.finalize``: metrics, files, the per-sample table, and the checks that keep a run
    that measured nothing from passing for a result.
@@ -36,7 +37,7 @@ from delegate.loop import Progress, solve_all
 from delegate.outputs import RecordLog
 from delegate.plan import Plan, make_plan
 from delegate.records import ProblemRecord
-from delegate.session import Session, open_session
+from delegate.session import Session, open_session, prepare_session
 from delegate.strategies import Strategy
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,14 @@ async def _run(
         for model in models.built().values():
             await model.prepare()
         startup_s = time.perf_counter() - start
-        with open_session(plan, models, run_dir, sweep, job) as session:
+        opening = prepare_session(plan, models, run_dir, sweep, job)
+        if opening.nothing_to_retry:
+            assert opening.previous is not None
+            log.info(
+                "retry_errors: run %s has no errored problem; nothing sent", opening.previous.run_id
+            )
+            return opening.previous.metrics
+        with open_session(plan, models, opening) as session:
             return await _solve(plan, models, strategy, session, startup_s)
     raise AssertionError("unreachable")  # the session returns or raises
 

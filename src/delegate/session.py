@@ -20,10 +20,11 @@ from delegate.outputs import BUDGET_FILE, RECORDS_FILE, write_config, write_iden
 from delegate.params import flatten, git_commit, redact
 from delegate.plan import Plan
 from delegate.resume import Previous
-from delegate.secrets import scrub
+from delegate.secrets import scrub, scrub_config
 from delegate.tags import (
     CONFIG_ID_TAG,
     DATASET_TAG,
+    ERROR_TAG,
     GIT_TAG,
     JOB_TAG,
     MAX_TAG_CHARS,
@@ -32,6 +33,7 @@ from delegate.tags import (
     PARENT_TAG,
     PROMPT_TAG,
     RECORDS_TAG,
+    RETRY_OF_TAG,
     SAMPLE_TAG,
     SEED_TAG,
     STOPPED_TAG,
@@ -82,20 +84,35 @@ def _sweep_tags(store: tracking.Store, sweep: str | None, job: tuple[str, str] |
     return tags
 
 
-@contextmanager
-def open_session(
+@dataclass(frozen=True)
+class Opening:
+    """What a session will open: the store, the identity, the tags, and the run it continues."""
+
+    store: tracking.Store
+    ident: dict
+    config_id: str
+    tags: dict[str, str]
+    previous: Previous | None
+    run_dir: Path
+
+    @property
+    def nothing_to_retry(self) -> bool:
+        """``retry_errors`` on a finished run without errors: there is nothing to solve."""
+        previous = self.previous
+        return previous is not None and previous.finished and not previous.errored
+
+
+def prepare_session(
     plan: Plan,
     models: Models,
     run_dir: Path,
     sweep: str | None = None,
     job: tuple[str, str] | None = None,
-) -> Iterator[Session]:
-    """Open (or reopen) the run; it ends FINISHED when the body returns, FAILED (or KILLED, for
-    an exception that says so) when it raises."""
+) -> Opening:
+    """The identity (models prepared), the store and the run this one continues, if any."""
     config = plan.config
     ident = run_identity(config, models, plan.dataset)
     cid = identity.config_id(ident)
-    run_dir.mkdir(parents=True, exist_ok=True)
     store = tracking.open_store(config.tracking.uri, config.tracking.experiment)
     tags = run_tags(plan, models, cid, run_dir) | _sweep_tags(store, sweep, job)
     previous = None
@@ -103,21 +120,35 @@ def open_session(
         previous = resume.find_resumable(
             store, cid, config.seed, plan.problems, config.retry_errors
         )
+    if previous is not None and previous.finished:
+        tags[RETRY_OF_TAG] = previous.run_id
+    return Opening(store, ident, cid, tags, previous, run_dir)
+
+
+@contextmanager
+def open_session(plan: Plan, models: Models, opening: Opening) -> Iterator[Session]:
+    """Open the run (a new one, or the unfinished one it continues); it ends FINISHED when the
+    body returns, FAILED (or KILLED, for an exception that says so) when it raises. A retry of a
+    finished run (``retry_errors``) is a new run: the finished one is never changed."""
+    config, previous, run_dir = plan.config, opening.previous, opening.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
     models.budget.start(previous.spent_usd if previous else 0.0, run_dir / BUDGET_FILE)
-    name = f"{config.strategy}-{config.prompts.name}-{cid[:6]}-seed{config.seed}"
-    run_id = previous.run_id if previous else None
-    with store.run(name, tags, run_id=run_id) as active:
+    name = f"{config.strategy}-{config.prompts.name}-{opening.config_id[:6]}-seed{config.seed}"
+    reopened = previous.run_id if previous is not None and not previous.finished else None
+    store = opening.store
+    with store.run(name, opening.tags, run_id=reopened) as active:
         log.info(
             "MLflow run %s in experiment %r at %s",
             active,
             config.tracking.experiment,
             config.tracking.uri,
         )
-        if previous is None:  # a reopened run already holds these (params cannot change)
-            store.log_params(flatten(config.plain))
+        if reopened:  # it holds its params already (they cannot change); its stop is over
+            store.delete_tags(active, STOPPED_TAG, ERROR_TAG)
         else:
-            store.delete_tags(active, STOPPED_TAG)
+            store.log_params(flatten(config.plain))
         write_config(run_dir, redact(config.plain))
-        write_identity(run_dir, identity.identity_document(ident, asdict(config.prompts)))
+        document = identity.identity_document(opening.ident, asdict(config.prompts))
+        write_identity(run_dir, scrub_config(document))
         write_samples(run_dir, plan.problems)
-        yield Session(store, active, cid, tags, previous, run_dir)
+        yield Session(store, active, opening.config_id, opening.tags, previous, run_dir)

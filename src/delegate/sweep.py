@@ -57,6 +57,16 @@ def current_job() -> str | None:
 
 # Set by ``on_multirun_end``: how many of the sweep's jobs failed, for the exit status.
 failed_jobs = 0
+# The config of a multirun that started and has not been reported on (see ``end_interrupted``).
+_pending: Any = None
+
+
+def end_interrupted(reason: str) -> None:
+    """A multirun stopped before its end (SIGTERM, Ctrl-C), so Hydra never calls
+    ``on_multirun_end``: report on the jobs that finished, list the failed ones, and end the
+    parent run FAILED with ``reason``. Nothing to do outside such a multirun."""
+    if _pending is not None:
+        SweepCallback().on_multirun_end(_pending, interrupted=reason)
 
 
 def _overrides(argv: list[str]) -> str:
@@ -79,18 +89,26 @@ class SweepCallback(Callback):
     """Prepares the store before a multirun's jobs and reports on them after."""
 
     def on_multirun_start(self, config: Any, **kwargs: Any) -> None:
+        global _pending
         from delegate import tracking
 
+        if config.get("dry_run"):  # a dry run writes nothing to the store, in a sweep too
+            return
+        _pending = config
         uri, experiment = _tracking(config)
         sweep = sweep_id(config.hydra.sweep.dir)
         tracking.open_store(uri, experiment).start_sweep_run(sweep, _overrides(sys.argv[1:]))
         log.info("sweep %s: MLflow experiment %r at %s", sweep, experiment, uri)
 
-    def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
+    def on_multirun_end(self, config: Any, interrupted: str | None = None, **kwargs: Any) -> None:
         """Report on the jobs that finished, list those that did not, and end the parent run
-        (FAILED if any job failed)."""
-        global failed_jobs
+        (FAILED if any job failed, or the sweep was ``interrupted`` before its last job)."""
+        global failed_jobs, _pending
         from delegate import tracking
+
+        _pending = None
+        if config.get("dry_run"):
+            return
         from delegate.compare.report import markdown, write_report
 
         uri, experiment = _tracking(config)
@@ -124,6 +142,8 @@ class SweepCallback(Callback):
             )
         if failures:
             error = error or f"{len(failures)} job(s) failed; see failed_jobs.json"
+        if interrupted:
+            error = f"{interrupted}: the sweep did not finish" + (f"; {error}" if error else "")
         if parent:
             store.end_sweep_run(parent, files, error)
         if error and not failures:

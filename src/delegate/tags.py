@@ -17,6 +17,7 @@ SWEEP_TAG = "sweep"  # every run of one multirun carries the same value
 ROLE_TAG = "delegate.role"  # "sweep" on the parent run that groups a multirun's runs
 JOB_TAG = "sweep_job"  # a sweep's job number (Hydra's job.num), on every run of a multirun
 OVERRIDES_TAG = "overrides"  # a job's command-line overrides
+RETRY_OF_TAG = "retry_of"  # on a retry_errors run: the finished run whose errors it solves again
 STOPPED_TAG = "stopped"  # "budget" on a run its budget stopped; removed when it continues
 ERROR_TAG = "error"
 PARENT_TAG = "mlflow.parentRunId"

@@ -1,6 +1,6 @@
-"""``retry_errors=true``: a finished run's errored problems, and only those, are solved again inside
-the same MLflow run, against a real local server; every other problem keeps its recorded
-completion."""
+"""``retry_errors=true``: a finished run's errored problems, and only those, are solved again in a
+new MLflow run that carries the finished run's good records, against a real local server; the
+finished run is never changed."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from delegate.data import draw_sample, load_problems
-from delegate.runner import run
+from delegate.runner import BudgetStopped, run
 
 from ..helpers import finished_runs, per_sample_table, resolved
 
@@ -68,22 +68,65 @@ def test_only_the_errored_problems_are_solved_again(
     retried = server.questions()[answered_before:]
     assert sorted(q for q in retried for d in doomed if d in q) == sorted(retried)
     assert len(retried) == 3 and all(any(d in q for q in retried) for d in doomed)
-    [reopened] = finished_runs(store, "retry")
-    assert reopened.info.run_id == finished.info.run_id and reopened.info.status == "FINISHED"
+    # The retry is a new run; the finished one is left exactly as it was.
+    original, retry = finished_runs(store, "retry")
+    assert original.info.run_id == finished.info.run_id and original.info.status == "FINISHED"
+    assert original.data.metrics["n_errors"] == 3
+    assert sorted(per_sample_table(store, original)["problem_id"]) == sorted(p.id for p in sample)
+    assert retry.info.status == "FINISHED" and retry.data.tags["retry_of"] == finished.info.run_id
+    assert retry.data.tags["config_id"] == finished.data.tags["config_id"]
     assert second["n_errors"] == 0 and second["n_problems"] == SAMPLES
-    assert reopened.data.metrics["n_errors"] == 0
-    table = per_sample_table(store, reopened)
-    assert sorted(table["problem_id"]) == sorted(p.id for p in sample)  # replaced, not appended
+    assert retry.data.metrics["n_errors"] == 0
+    table = per_sample_table(store, retry)
+    assert sorted(table["problem_id"]) == sorted(p.id for p in sample)
     total = server.billed_usd(INPUT, OUTPUT)  # the failed calls billed nothing
     assert second["spent_usd"] == pytest.approx(total, rel=1e-9)
     assert second["billed_usd"] == pytest.approx(total, rel=1e-9)
     results = json.loads((tmp_path / "second" / "results_llm.json").read_text())
     assert results["resumed_problems"] == SAMPLES - 3
 
-    # Nothing left to retry: the same command sends nothing and keeps the run.
-    run(config(server.url, store, "retry_errors=true"), tmp_path / "third")
+    # Nothing left to retry: the same command sends nothing and makes no run.
+    third = run(config(server.url, store, "retry_errors=true"), tmp_path / "third")
     assert len(server.answered) == answered_before + 3 and server.arrivals == SAMPLES + 3
-    assert [r.info.run_id for r in finished_runs(store, "retry")] == [finished.info.run_id]
+    assert [r.info.run_id for r in finished_runs(store, "retry")] == [
+        finished.info.run_id,
+        retry.info.run_id,
+    ]
+    assert third["n_errors"] == 0 and third["accuracy"] == second["accuracy"]
+
+
+def test_a_retry_stopped_by_its_budget_leaves_the_finished_run_intact(
+    metered_server, store: str, tmp_path: Path
+) -> None:
+    """Any stop during a retry (here the budget) ends the retry's own run; the finished run keeps
+    its status, metrics and table, and the report still finds it."""
+    from delegate.compare.runs import load_runs
+
+    cfg = config("http://unused", store)
+    sample = draw_sample(load_problems(cfg["dataset"]), SAMPLES, cfg["seed"])
+    doomed = {p.question for p in sample[:2]}
+    failing = {"on": True}
+
+    def fault(n: int, request: dict) -> tuple[int, dict, str] | None:
+        asked = request["messages"][-1]["content"]
+        if failing["on"] and any(q in asked for q in doomed):
+            return (500, {}, BROKEN)
+        return None
+
+    server = metered_server(fault)
+    first = run(config(server.url, store), tmp_path / "first")
+    assert first["n_errors"] == 2
+    failing["on"] = False
+    # What the first run billed, and not a cent more: no retried call fits.
+    cap = f"budget_usd={first['spent_usd'] * 1.000001}"
+    with pytest.raises(BudgetStopped):
+        run(config(server.url, store, "retry_errors=true", cap), tmp_path / "second")
+    original, retry = finished_runs(store, "retry")
+    assert original.info.status == "FINISHED" and original.data.metrics["n_errors"] == 2
+    assert "error" not in original.data.tags and "stopped" not in original.data.tags
+    assert retry.info.status == "KILLED" and retry.data.tags["stopped"] == "budget"
+    [reported] = load_runs("retry").runs
+    assert reported.run_id == original.info.run_id
 
 
 def test_retry_errors_with_resume_off_is_refused(store: str, tmp_path: Path) -> None:

@@ -76,7 +76,8 @@ def _convert(annotation: Any, value: Any, key: str, limits: tuple | None) -> Any
             errors[-1]
             if len(errors) == 1
             else ConfigError(
-                f"{key} must be {' or '.join(_describe(o) for o in options)}, got {value!r} <{key}>"
+                f"{key} must be {' or '.join(_describe(o, limits) for o in options)}, "
+                f"got {value!r} <{key}>"
             )
         )
     if origin is Literal:
@@ -117,12 +118,12 @@ def _scalar(annotation: Any, value: Any, key: str, limits: tuple | None) -> Any:
             or (integer and not isinstance(value, int))
         ):
             raise ConfigError(f"{key} must be {_describe(annotation)}, got {value!r} <{key}>")
-        _check_bounds(value, key, limits)
+        _check_bounds(value, key, limits, _describe(annotation))
         return int(value) if integer else float(value)
     raise TypeError(f"no config reader for {annotation!r} ({key})")  # a schema bug, not input
 
 
-def _check_bounds(value: float, key: str, limits: tuple | None) -> None:
+def _check_bounds(value: float, key: str, limits: tuple | None, kind: str) -> None:
     low, high, open_low = limits or (-math.inf, math.inf, False)
     if math.isnan(value) or value > high or value < low or (open_low and value == low):
         if low == -math.inf:
@@ -131,12 +132,12 @@ def _check_bounds(value: float, key: str, limits: tuple | None) -> None:
             bound = f"> {low:g}" if open_low else f">= {low:g}"
             if high != math.inf:
                 bound += f" and <= {high:g}"
-        raise ConfigError(f"{key} must be {bound}, got {value!r} <{key}>")
+        raise ConfigError(f"{key} must be {kind} {bound}, got {value!r} <{key}>")
 
 
-def _describe(annotation: Any) -> str:
+def _describe(annotation: Any, limits: tuple | None = None) -> str:
     if annotation is int:
-        return "an integer"
+        return "a positive integer" if limits and limits[0] == 1 else "an integer"
     if annotation is float:
         return "a number"
     if annotation is type(None):
