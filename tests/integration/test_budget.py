@@ -92,6 +92,7 @@ def test_the_cap_holds_under_concurrency_and_a_higher_cap_finishes_the_run(
     [done] = finished_runs(store, "budget")
     assert done.info.run_id == stopped.info.run_id
     assert done.info.status == "FINISHED" and "stopped" not in done.data.tags
+    assert "error" not in done.data.tags  # the stop's reason went with the stop
     assert done.data.metrics["n_problems"] == 40 and done.data.metrics["n_errors"] == 0
     # Every problem was paid for exactly once over both sessions, and the metrics say so.
     asked = server.questions()

@@ -86,7 +86,7 @@ def test_sigterm_to_a_multirun_ends_its_parent_run_with_what_finished(
 
 
 def test_a_dry_run_multirun_writes_nothing_and_succeeds(tmp_path: Path) -> None:
-    done, store = multirun(
+    done, _ = multirun(
         tmp_path,
         "sweep-dry",
         "strategy=llm,slm",
