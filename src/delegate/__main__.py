@@ -19,7 +19,12 @@ from typing import Any
 
 from delegate.config import register_resolvers
 from delegate.paths import CONF_DIR
-from delegate.secrets import install_log_scrubber, scrub_files
+from delegate.secrets import (
+    install_log_scrubber,
+    register_argv_secrets,
+    register_config_secrets,
+    scrub_files,
+)
 
 log = logging.getLogger("delegate")
 
@@ -36,6 +41,7 @@ def main() -> None:
     from delegate.errors import DelegateError
 
     install_log_scrubber()
+    register_argv_secrets(sys.argv[1:], _key_variables())
     signal.signal(signal.SIGTERM, _terminate)
 
     @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
@@ -51,6 +57,7 @@ def main() -> None:
         plain: Any = None
         try:
             plain = OmegaConf.to_container(cfg, resolve=True)
+            register_config_secrets(plain)  # before anything below writes or logs the config
             out = Path(HydraConfig.get().runtime.output_dir)
             scrub_files(_hydra_files(out))
             job_tags = (job, overrides) if job is not None else None
@@ -80,6 +87,21 @@ def main() -> None:
 
     if sweeps.failed_jobs:
         sys.exit(1)
+
+
+def _key_variables() -> list[str]:
+    """The variable names the model config files give as ``api_key_env``."""
+    import yaml
+
+    names = []
+    for path in sorted(CONF_DIR.glob("[ls]lm/*.yaml")):
+        try:
+            value = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("api_key_env")
+        except (OSError, yaml.YAMLError):
+            continue
+        if isinstance(value, str):
+            names.append(value)
+    return names
 
 
 def _terminate(signum: int, frame: Any) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from delegate.config import RunConfig, parse_config
 from delegate.data import Problem, draw_sample, load_problems
+from delegate.secrets import register_config_secrets
 from delegate.validation import check_tracking_uri
 
 
@@ -24,6 +25,7 @@ class Plan:
 
 def make_plan(plain: Mapping[str, Any]) -> Plan:
     """Parse and check the resolved config, load the dataset and draw the sample."""
+    register_config_secrets(plain)  # a key quoted in the config is masked from here on
     config = parse_config(plain)
     check_tracking_uri(config.tracking.uri)
     dataset = load_problems(config.dataset.section)

@@ -63,6 +63,60 @@ def register_secret(value: str) -> None:
         _pattern = re.compile("|".join(re.escape(s) for s in alternatives))
 
 
+# What an environment variable's name looks like; anything else in ``api_key_env`` is probably
+# the key itself, pasted in by mistake.
+VARIABLE_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def register_config_secrets(cfg: Any) -> None:
+    """Register, before anything is written, the keys a resolved config points at: the value of
+    each model's ``api_key_env`` variable (from the environment or a ``.env`` file), so a key
+    quoted anywhere (a prompt text, Hydra's copies of the config) is masked from the start; and
+    an ``api_key_env`` that is no variable name at all (a key pasted in its place)."""
+    if not isinstance(cfg, dict):
+        return
+    names = [(cfg.get(role) or {}).get("api_key_env") for role in ("llm", "slm")]
+    register_variable_secrets(n for n in names if isinstance(n, str) and n)
+
+
+def register_variable_secrets(names: Iterable[str]) -> None:
+    """Register the values of these key variables (environment, else a ``.env`` file); a name
+    that is no variable name is registered itself (a key pasted where a name belongs)."""
+    dotenv: dict[str, Any] | None = None
+    for name in names:
+        if not VARIABLE_NAME_RE.fullmatch(name):
+            register_secret(name)
+            continue
+        value = os.environ.get(name)
+        if not value:
+            dotenv = _dotenv_values() if dotenv is None else dotenv
+            value = dotenv.get(name)
+        if isinstance(value, str) and value.strip():
+            register_secret(value.strip())
+
+
+def register_argv_secrets(argv: Iterable[str], config_names: Iterable[str] = ()) -> None:
+    """Before Hydra composes and logs anything (``hydra.verbose`` prints the config, a multirun
+    each job's overrides): the keys of every variable an ``api_key_env`` may name, on the
+    command line or in the model config files (``config_names``), and a key pasted as
+    ``api_key_env=<key>``."""
+    names = set(config_names)
+    for arg in argv:
+        key, sep, value = arg.partition("=")
+        if sep and key.lstrip("+~").endswith("api_key_env") and value not in ("", "null"):
+            names.update(v for v in value.split(",") if v)  # a sweep lists several
+    register_variable_secrets(sorted(names))
+
+
+def _dotenv_values() -> dict[str, Any]:
+    try:
+        from dotenv import dotenv_values, find_dotenv
+    except ImportError:
+        return {}
+    path = find_dotenv(usecwd=True)
+    return dict(dotenv_values(path)) if path else {}
+
+
 def basic_auth(user: str, password: str) -> str:
     """The ``Authorization`` value for HTTP Basic auth; the password and the header's encoded
     credentials are registered as secrets."""

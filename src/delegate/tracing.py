@@ -30,6 +30,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from delegate.secrets import scrub
+
 log = logging.getLogger(__name__)
 
 _PREVIEW_CHARS = 1000  # what the MLflow UI shows of a trace's request and response
@@ -212,7 +214,8 @@ def _b64(raw: bytes) -> str:
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, default=str, ensure_ascii=False)
+    # Scrubbed: a prompt or an answer may quote a key (a prompt text holding one, say).
+    return scrub(json.dumps(value, default=str, ensure_ascii=False))
 
 
 def to_mlflow(root: RecordedSpan, run_id: str, experiment_id: str) -> tuple[Any, list[Any]]:
@@ -262,7 +265,7 @@ def to_mlflow(root: RecordedSpan, run_id: str, experiment_id: str) -> tuple[Any,
         response_preview=_json(root.outputs)[:_PREVIEW_CHARS],
         trace_metadata={"mlflow.sourceRun": run_id, "mlflow.trace_schema.version": "3"},
         tags={
-            **root.tags,
+            **{k: scrub(v) for k, v in root.tags.items()},
             "mlflow.traceName": root.name,
             "mlflow.trace.spansLocation": "TRACKING_STORE",
         },

@@ -84,7 +84,7 @@ def test_the_cap_holds_under_concurrency_and_a_higher_cap_finishes_the_run(
     assert f"billed of budget_usd={cap:g}" in stop_lines[0]
     [stopped] = finished_runs(store, "budget")
     assert stopped.info.status == "KILLED"
-    assert stopped.data.tags["stopped"] == "budget"
+    assert stopped.data.tags["stopped"] == "budget" and "budget" in stopped.data.tags["error"]
     assert stopped.data.metrics["spent_usd"] == pytest.approx(billed, rel=1e-9)
 
     second = delegate(server.url, store, tmp_path / "second", "budget_usd=1")

@@ -157,3 +157,55 @@ def test_a_key_echoed_to_the_small_model_never_reaches_the_large_one(
     assert "Bearer ***" in row["tool_call_log"] and CANARY not in row["tool_call_log"]
     assert not [t for t in run_traces(store, logged) if CANARY in t.to_json()]
     assert files_holding(CANARY, tmp_path) == [] and CANARY not in caplog.text
+
+
+@pytest.mark.parametrize("mode", ["run", "multirun"])
+def test_a_key_pasted_into_api_key_env_is_refused_and_echoed_nowhere(
+    mode: str, tmp_path: Path
+) -> None:
+    """``llm.api_key_env=<the key>`` by mistake: one line naming the key, the value nowhere (not
+    on the console, in the log, in Hydra's files or in a sweep's store)."""
+    args = ["-m"] if mode == "multirun" else []
+    done = delegate(
+        *args,
+        "strategy=llm",
+        "llm=gpt-4o",
+        f"llm.api_key_env={CANARY}",
+        "samples=1",
+        tmp_path=tmp_path,
+        env={},
+    )
+    console = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert "<llm.api_key_env>" in console and "not hold the key itself" in console
+    assert CANARY not in console
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert written  # Hydra's files and the log were written, and hold no key
+    assert [str(p) for p in written if CANARY.encode() in p.read_bytes()] == []
+
+
+def test_a_key_quoted_in_a_prompt_text_is_masked_in_every_file_and_trace(
+    scripted_server, tmp_path: Path
+) -> None:
+    """A prompt set that quotes the key (the endpoint still gets it: the user sent it) leaves it
+    in no file: identity.json, config.yaml, Hydra's copies, the store and its traces."""
+    server = scripted_server([])
+    done = delegate(
+        "strategy=llm",
+        "llm=gpt-4o",
+        f"llm.base_url={server.url}",
+        "samples=1",
+        f"prompt.system='Use the key {CANARY}, then box the final answer.'",
+        tmp_path=tmp_path,
+        env={"OPENAI_API_KEY": CANARY},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert CANARY in server.requests[0][1].decode()  # what the user wrote was sent
+    assert CANARY not in done.stdout + done.stderr
+    assert files_holding(CANARY, tmp_path) == []
+    assert (tmp_path / "out" / "identity.json").is_file()
+    uri = f"sqlite:///{tmp_path}/store/mlflow.db"
+    [logged] = finished_runs(uri, "leaks")
+    traces = run_traces(uri, logged)
+    assert traces and not [t for t in traces if CANARY in t.to_json()]
+    assert any("***" in t.to_json() for t in traces)

@@ -19,6 +19,7 @@ from delegate.accounting import Price
 from delegate.config.fields import bounds, read
 from delegate.errors import ConfigError
 from delegate.prompts import PromptSet
+from delegate.secrets import VARIABLE_NAME_RE
 
 Role = Literal["llm", "slm"]
 ROLES: tuple[Role, ...] = ("llm", "slm")
@@ -191,6 +192,15 @@ def model_config(role: Role, section: Mapping[str, Any]) -> ModelConfig:
     """A model section: its shared generation settings range-checked, the rest for its backend."""
     values = dict(section or {})
     read(GenerationLimits, {k: v for k, v in values.items() if k in _SHARED}, role)
+    key_env = values.get("api_key_env")
+    if key_env is not None and not (
+        isinstance(key_env, str) and VARIABLE_NAME_RE.fullmatch(key_env)
+    ):
+        # It may be the key itself, pasted in: never repeat it.
+        raise ConfigError(
+            f"{role}.api_key_env must name an environment variable (letters, digits and _), "
+            f"not hold the key itself; the value given is not shown <{role}.api_key_env>"
+        )
     protocol = values.get("tool_protocol", "native")
     if protocol not in ("native", "text"):
         raise ConfigError(
