@@ -104,6 +104,11 @@ def test_zero_weight_leaves_a_stratum_out() -> None:
         ({"svamp": -1}, r"at least 0.*<dataset\.mix\.svamp>"),
         ({"svamp": "a lot"}, r"at least 0"),
         ({"svamp": 0}, r"every weight .* is 0"),
+        ({"svamp": float("inf")}, r"finite number.*<dataset\.mix\.svamp>"),
+        ({"svamp": float("nan")}, r"finite number"),
+        # One spelling per level: an alias would draw the same problems twice.
+        ({"math500_level_1": 1, "math500_level_01": 1}, r"unknown stratum 'math500_level_01'"),
+        ({"math500_level_0": 1}, r"unknown stratum"),
         ({}, r"must map strata to weights"),
     ],
 )

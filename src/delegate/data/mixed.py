@@ -11,6 +11,7 @@ Ids stay unique and stable across sources: a problem's id is ``OFFSETS[source] +
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import replace
@@ -21,7 +22,8 @@ from delegate.data.shipped import SOURCES, read_source
 from delegate.errors import ConfigError
 
 OFFSETS = {"svamp": 100_000, "gsm8k": 200_000, "gsm-hard": 300_000, "math500": 400_000}
-_STRATUM_RE = re.compile(r"(?P<source>.+?)(?:_level_(?P<level>\d+))?")
+# One spelling per stratum: "math500_level_01" would name level 1 twice over and draw it twice.
+_STRATUM_RE = re.compile(r"(?P<source>.+?)(?:_level_(?P<level>[1-9]\d*))?")
 
 
 @DATASETS.register("mixed")
@@ -60,9 +62,11 @@ def _weights(mix: Mapping[str, float]) -> dict[str, float]:
     if not isinstance(mix, Mapping) or not mix:
         raise ConfigError("dataset.mix must map strata to weights <dataset.mix>")
     for stratum, weight in mix.items():
-        if isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0:
+        number = not isinstance(weight, bool) and isinstance(weight, int | float)
+        if not number or not math.isfinite(weight) or weight < 0:
             raise ConfigError(
-                f"a weight must be a number of at least 0, got {weight!r} <dataset.mix.{stratum}>"
+                f"a weight must be a finite number of at least 0, got {weight!r} "
+                f"<dataset.mix.{stratum}>"
             )
     weights = {str(k): float(w) for k, w in mix.items() if w > 0}
     if not weights:
