@@ -143,3 +143,10 @@ def test_bad_config_is_a_config_error(tmp_path: Path, overrides: list[str], mess
     path = write(tmp_path, [{"question": "q", "answer": 1}])
     with pytest.raises(ConfigError, match=message):
         load_problems(config(path, *overrides)["dataset"])
+
+
+@pytest.mark.parametrize("rel_tol", ["-0.1", "1", "5", "nan", "inf"])
+def test_rel_tol_is_a_share_below_one(tmp_path: Path, rel_tol: str) -> None:
+    path = write(tmp_path, [{"question": "q", "answer": 1}])
+    with pytest.raises(ConfigError, match=r"<dataset\.rel_tol>"):
+        load_problems(config(path, f"dataset.rel_tol={rel_tol}")["dataset"])

@@ -72,9 +72,12 @@ def check_grading(answer_type: str, rel_tol: float) -> str:
             f"unknown answer type {answer_type!r} <dataset.answer_type>; "
             f"known: {', '.join(ANSWER_TYPES)}"
         )
-    if isinstance(rel_tol, bool) or not isinstance(rel_tol, int | float) or rel_tol < 0:
+    number = not isinstance(rel_tol, bool) and isinstance(rel_tol, int | float)
+    # A share of the gold: 1 or more would accept any number of the same sign.
+    if not number or not 0 <= rel_tol < 1:
         raise ConfigError(
-            f"rel_tol must be a number of at least 0, got {rel_tol!r} <dataset.rel_tol>"
+            f"rel_tol must be a number of at least 0 and below 1, got {rel_tol!r} "
+            "<dataset.rel_tol>"
         )
     return answer_type
 
