@@ -82,3 +82,42 @@ def test_missing_key_names_the_variable(monkeypatch: pytest.MonkeyPatch, tmp_pat
     )
     with pytest.raises(MissingSecretError, match="DELEGATE_TEST_KEY"):
         asyncio.run(models.llm().prepare())
+
+
+def test_an_unknown_backend_suggests_the_nearest_name() -> None:
+    with pytest.raises(ConfigError) as e:
+        BACKENDS.get("opneai")
+    assert str(e.value) == (
+        "unknown model backend 'opneai' <llm.backend / slm.backend>; known: llama_cpp, openai, "
+        "transformers. Did you mean 'openai'?"
+    )
+
+
+def test_a_lazy_entry_is_imported_on_first_use_only() -> None:
+    reg: Registry[object] = Registry("thing", "x", lazy={"dumps": "json:dumps"})
+    reg.register("loads")(1)
+    assert reg.names() == ["dumps", "loads"] and "dumps" in reg
+    import json
+
+    assert reg.get("dumps") is json.dumps and reg.get("dumps") is json.dumps
+    with pytest.raises(ValueError, match="registered twice"):
+        reg.lazy("dumps", "json:dumps")
+    with pytest.raises(ValueError, match="module:attribute"):
+        reg.lazy("other", "json.dumps")
+
+
+def test_the_registries_import_no_backend_and_no_tool_module() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import delegate.models, delegate.tools;"
+        "from delegate.models import BACKENDS; from delegate.tools import TOOLS;"
+        "BACKENDS.names(); TOOLS.names();"
+        "print(sorted(m for m in sys.modules if m.endswith(('_chat', '_tool', 'small_model'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+    code = "from delegate.models import BACKENDS; print(BACKENDS.get('openai').__module__)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "delegate.models.openai_chat"

@@ -21,7 +21,6 @@ from delegate.errors import ConfigError
 from delegate.models import tool_format
 from delegate.models.base import Completion, Message
 from delegate.models.files import PKG_SCHEME, resolve_model_path
-from delegate.models.registry import BACKENDS
 
 
 @dataclass
@@ -76,7 +75,6 @@ def chat_formatter(llama: Any, path: str) -> Any:
     return Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos)
 
 
-@BACKENDS.register("llama_cpp")
 class LlamaCppChatModel:
     """A GGUF chat model run in-process by llama.cpp; greedy unless ``temperature > 0``."""
 

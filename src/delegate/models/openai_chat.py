@@ -25,7 +25,6 @@ from delegate.errors import ConfigError, DelegateError, MissingSecretError
 from delegate.models.base import Completion, Message, ToolCall
 from delegate.models.call_error import ModelCallError, call_error, from_exception
 from delegate.models.rate_limit import RequestRateLimit, TokenRateLimit, estimate_tokens
-from delegate.models.registry import BACKENDS
 from delegate.models.retry import backoff_s, status_retry_delay, with_retries
 from delegate.secrets import basic_auth, register_secret, scrub, split_userinfo
 
@@ -85,7 +84,6 @@ def check_reachable(url: str, where: str, timeout_s: float = 5.0) -> None:
         raise ConfigError(f"cannot reach {url} ({reason}) <{where}.base_url>") from None
 
 
-@BACKENDS.register("openai")
 class OpenAIChatModel:
     """A model behind an OpenAI-compatible ``/chat/completions`` endpoint."""
 

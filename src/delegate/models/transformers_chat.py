@@ -24,7 +24,6 @@ from delegate.models.base import Completion, Message
 from delegate.models.batching import Batcher
 from delegate.models.files import PKG_SCHEME, resolve_model_path
 from delegate.models.hf_generation import Generated, Request, generate_batch
-from delegate.models.registry import BACKENDS
 
 
 @dataclass
@@ -98,7 +97,6 @@ def _transpose_in_memory(model: Any) -> None:
                 module.weight.data = module.weight.data.t().contiguous().t()
 
 
-@BACKENDS.register("transformers")
 class TransformersChatModel:
     """A chat model run in-process with transformers; greedy unless ``temperature > 0``."""
 
