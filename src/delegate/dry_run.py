@@ -98,7 +98,7 @@ def dry_run(cfg: Mapping[str, Any], dataset: Sequence[Problem], problems: Sequen
         totals = roles.get(request.role)
         if totals is None:
             section = cfg[request.role]
-            counter = token_counter(section, models.backends[request.role])
+            counter = token_counter(models.backends[request.role])
             limit = models.backends[request.role].identity().get("max_tokens")
             price = Price.from_config(section.get("price"), request.role)
             totals = roles[request.role] = _RoleTotals(0, 0, counter, price, int(limit or 0))

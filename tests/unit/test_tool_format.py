@@ -55,3 +55,24 @@ def test_local_models_take_tools_through_their_template_but_cannot_be_forced() -
     assert tool_format.local_tools(None, None) is None
     with pytest.raises(ConfigError, match="tool_protocol=text"):
         tool_format.local_tools(tools, {"type": "function", "function": {"name": "f"}})
+
+
+def test_the_text_protocol_counts_the_conversation_it_sends() -> None:
+    from delegate.models.base import TokenCounter
+    from delegate.models.text_tools import TextToolModel
+
+    from .scripted import ScriptedModel
+
+    seen: list[list[dict]] = []
+
+    class Counting(ScriptedModel):
+        def prompt_token_counter(self) -> TokenCounter:  # type: ignore[override]
+            return TokenCounter(lambda m, t, p: seen.append(m) or len(m), "by messages")
+
+    tools = [{"type": "function", "function": {"name": "f", "parameters": {}}}]
+    counter = TextToolModel(Counting(), where="llm").prompt_token_counter()
+    assert counter is not None and counter.how == "by messages"
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "2+2?"}]
+    assert counter.count(messages, tools, None) == 2
+    assert "<tool_call>" in seen[0][0]["content"]  # the tools are taught in the system prompt
+    assert TextToolModel(ScriptedModel(), where="llm").prompt_token_counter() is None

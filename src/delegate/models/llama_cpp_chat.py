@@ -14,13 +14,31 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from delegate.accounting import Usage
 from delegate.errors import ConfigError
 from delegate.models import tool_format
-from delegate.models.base import Completion, Message
+from delegate.models.base import Completion, Message, TokenCounter
 from delegate.models.files import PKG_SCHEME, resolve_model_path
+
+
+def vocabulary_counter(path: str) -> TokenCounter:
+    """Prompt tokens counted with the GGUF file's vocabulary (read without its weights) on the
+    prompt its chat template renders, exactly as ``LlamaCppChatModel`` renders it."""
+    from llama_cpp import Llama
+
+    vocab = Llama(model_path=path, vocab_only=True, verbose=False)
+    formatter = chat_formatter(vocab, path)
+
+    def count(
+        messages: list[Message], tools: list[dict[str, Any]] | None, prefix: str | None
+    ) -> int:
+        rendered = formatter(messages=cast(Any, messages), tools=cast(Any, tools))
+        prompt = rendered.prompt + (prefix or "")
+        return len(vocab.tokenize(prompt.encode(), add_bos=False, special=True))
+
+    return TokenCounter(count, "counted with the model's own tokenizer")
 
 
 @dataclass
@@ -78,8 +96,6 @@ def chat_formatter(llama: Any, path: str) -> Any:
 class LlamaCppChatModel:
     """A GGUF chat model run in-process by llama.cpp; greedy unless ``temperature > 0``."""
 
-    continues_prefix = True
-
     def __init__(
         self,
         model: str,
@@ -112,6 +128,15 @@ class LlamaCppChatModel:
 
     async def prepare(self) -> None:
         await asyncio.to_thread(self._engine)
+
+    def continues_prefix(self) -> bool:
+        return True  # the prompt is rendered here, so the reply continues whatever ends it
+
+    def forces_tool_calls(self) -> bool:
+        return False  # only the text format's forced prefix can force a call
+
+    def prompt_token_counter(self) -> TokenCounter | None:
+        return vocabulary_counter(self._path)
 
     def _engine(self) -> _Engine:
         return _load(self._path, self._n_ctx, self._n_threads)

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from delegate.accounting import Usage
 from delegate.errors import ConfigError, DelegateError, MissingSecretError
-from delegate.models.base import Completion, Message, ToolCall
+from delegate.models.base import Completion, Message, TokenCounter, ToolCall
 from delegate.models.call_error import ModelCallError, call_error, from_exception
 from delegate.models.rate_limit import RequestRateLimit, TokenRateLimit, estimate_tokens
 from delegate.models.retry import backoff_s, status_retry_delay, with_retries
@@ -87,8 +87,6 @@ def check_reachable(url: str, where: str, timeout_s: float = 5.0) -> None:
 class OpenAIChatModel:
     """A model behind an OpenAI-compatible ``/chat/completions`` endpoint."""
 
-    continues_prefix = False  # the API cannot be made to continue a given assistant text
-
     def __init__(
         self,
         model: str,
@@ -135,6 +133,15 @@ class OpenAIChatModel:
             "max_tokens": self.max_tokens,
             "temperature": self.temperature,
         }
+
+    def continues_prefix(self) -> bool:
+        return False  # the API cannot be made to continue a given assistant text
+
+    def forces_tool_calls(self) -> bool:
+        return True  # tool_choice is part of the API
+
+    def prompt_token_counter(self) -> TokenCounter | None:
+        return None  # the provider's tokenizer and template are not on this machine
 
     async def prepare(self) -> None:
         self._get_client()
