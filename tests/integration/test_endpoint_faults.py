@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -167,3 +168,55 @@ def test_small_model_faults_follow_the_configured_policy(
         assert "ToolError" in row["error"] and len(llm.arrivals) == 2
     else:
         assert len(llm.arrivals) == 3  # told what happened, the large model answered
+
+
+def tool_call_body(function: Any) -> str:
+    """A completion whose one tool call has ``function`` as the server wrote it."""
+    body = canned_completion("")
+    call = {"id": "call_1", "type": "function", "function": function}
+    body["choices"][0]["message"]["tool_calls"] = [call]
+    body["choices"][0]["finish_reason"] = "tool_calls"
+    return json.dumps(body)
+
+
+@pytest.mark.parametrize(
+    ("function", "error"),
+    [
+        (
+            {"name": "ask_small_model", "arguments": ["12*7?"]},
+            "malformed tool arguments: a non-empty 'question' string is required",
+        ),
+        ({"name": "ask_small_model", "arguments": 84}, "a non-empty 'question' string"),
+        ({"name": "ask_small_model", "arguments": None}, "malformed tool arguments (not JSON"),
+        ({"name": 7, "arguments": "{}"}, "malformed tool call: no tool name"),
+        ("ask_small_model", "malformed tool call: no tool name"),
+    ],
+)
+def test_tool_calls_outside_the_api_are_recorded_as_malformed(
+    scripted_server, store, tmp_path, function: Any, error: str
+) -> None:
+    llm = scripted_server([(200, {}, tool_call_body(function))])
+    slm = scripted_server([])
+    metrics, row, calls = router_run(llm.url, slm.url, store, tmp_path)
+    assert metrics["n_errors"] == 0  # the problem is answered, not crashed
+    assert error in calls[0]["error"]
+    assert slm.arrivals == []
+    assert row["final_text"] == r"The answer is \boxed{84}."  # the large model went on
+
+
+def test_arguments_sent_as_a_json_object_are_read_as_that_object(
+    scripted_server, store, tmp_path
+) -> None:
+    function = {"name": "ask_small_model", "arguments": {"question": "What is 12*7?"}}
+    llm = scripted_server([(200, {}, tool_call_body(function))])
+    slm = scripted_server([])
+    metrics, row, calls = router_run(llm.url, slm.url, store, tmp_path)
+    assert metrics["n_errors"] == 0 and calls[0]["error"] is None
+    assert row["final_text"] == r"The answer is \boxed{84}."
+    assert calls[0]["question"] == "What is 12*7?" and calls[0]["answer"] == "84"
+    assert json.loads(calls[0]["arguments"]) == {"question": "What is 12*7?"}
+    assert len(slm.arrivals) == 1  # the call was delegated (the second problem makes none)
+    # The call goes back to the large model as the API writes it: arguments as JSON text.
+    _, sent = llm.requests[1]
+    [echoed] = json.loads(sent)["messages"][-2]["tool_calls"]
+    assert json.loads(echoed["function"]["arguments"]) == {"question": "What is 12*7?"}

@@ -21,6 +21,7 @@ from delegate.errors import ConfigError
 from delegate.models import tool_format
 from delegate.models.base import Completion, Message, TokenCounter
 from delegate.models.files import PKG_SCHEME, resolve_model_path
+from delegate.models.usage_check import reported_usage
 
 
 def vocabulary_counter(path: str) -> TokenCounter:
@@ -199,10 +200,6 @@ class LlamaCppChatModel:
         usage, choice = out["usage"], out["choices"][0]
         return (
             prefix + choice["text"],
-            Usage(
-                input_tokens=usage["prompt_tokens"],
-                output_tokens=usage["completion_tokens"],
-                calls=1,
-            ),
+            reported_usage(usage.get("prompt_tokens"), usage.get("completion_tokens")),
             choice.get("finish_reason"),
         )

@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from delegate.accounting import Usage
 from delegate.errors import ConfigError
 from delegate.models import tool_format
 from delegate.models.base import Completion, Message, TokenCounter
 from delegate.models.batching import Batcher
 from delegate.models.files import PKG_SCHEME, resolve_model_path
 from delegate.models.hf_generation import Generated, Request, generate_batch
+from delegate.models.usage_check import reported_usage
 
 
 @dataclass
@@ -238,7 +238,7 @@ class TransformersChatModel:
             text, calls = tool_format.parse_tool_calls(text)
         return Completion(
             text=text,
-            usage=Usage(input_tokens=n_in, output_tokens=n_out, calls=1),
+            usage=reported_usage(n_in, n_out),
             latency_s=time.perf_counter() - start,
             tool_calls=calls,
             finish_reason=tool_format.finish_reason(reason, calls),
