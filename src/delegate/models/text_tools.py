@@ -36,7 +36,8 @@ def _forced_tool(
 
 def _as_text(messages: list[Message], tools: list[dict[str, Any]] | None) -> list[Message]:
     """The conversation as a text-only model sees it: tool descriptions in the system prompt,
-    calls as ``<tool_call>`` blocks, results as one user turn of ``<tool_result>`` blocks."""
+    calls as ``<tool_call>`` blocks, results as one user turn of ``<tool_result>`` blocks, and
+    the protocol's tags quoted in every text inserted into it (``tool_format.quote``)."""
     out: list[Message] = []
     for m in messages:
         role = m["role"]
@@ -45,13 +46,16 @@ def _as_text(messages: list[Message], tools: list[dict[str, Any]] | None) -> lis
             out.append({"role": "system", "content": content})
         elif role == "assistant" and m.get("tool_calls"):
             blocks = [tool_format.format_call(c["function"]) for c in m["tool_calls"]]
-            out.append({"role": "assistant", "content": "\n".join([m["content"] or "", *blocks])})
+            prose = tool_format.quote(m["content"] or "")
+            out.append({"role": "assistant", "content": "\n".join([prose, *blocks])})
         elif role == "tool":
             result = tool_format.format_result(str(m["content"]))
             if out and out[-1].get("tool_results"):  # results of one turn share one user turn
                 out[-1]["content"] += "\n" + result
             else:
                 out.append({"role": "user", "content": result, "tool_results": True})
+        elif role in ("user", "assistant") and isinstance(m.get("content"), str):
+            out.append({**m, "content": tool_format.quote(m["content"])})  # a question, a reply
         else:
             out.append(m)
     return [{k: v for k, v in m.items() if k != "tool_results"} for m in out]
