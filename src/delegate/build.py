@@ -18,7 +18,7 @@ from delegate.errors import ConfigError
 from delegate.models import BACKENDS, ChatModel
 from delegate.models.budget import Budget, BudgetedChatModel
 from delegate.models.cache import CachedChatModel, ResponseStore
-from delegate.models.text_tools import TextToolModel
+from delegate.models.text_tools import TextToolModel, check_can_force_tool_call
 from delegate.models.traced import TracedChatModel
 from delegate.strategies import STRATEGIES, Strategy
 from delegate.strategies.base import Role
@@ -95,10 +95,7 @@ class Models:
         return self._models[role].tool_protocol
 
     def check_can_force_tool_call(self, role: Role) -> None:
-        model = self._get(role)
-        inner = getattr(model, "inner", None)
-        if isinstance(inner, TextToolModel):
-            inner.check_can_force()
+        check_can_force_tool_call(self._get(role), role, self.tool_protocol(role))
 
     def built(self) -> dict[str, ChatModel]:
         """The models the strategy actually uses, by role: the large model first, whichever the

@@ -99,9 +99,7 @@ def dry_run(plan: Plan) -> str:
         totals = roles.get(request.role)
         if totals is None:
             section = cfg.model(request.role)  # type: ignore[arg-type]
-            counter = token_counter(
-                {"backend": section.backend, **section.options}, models.backends[request.role]
-            )
+            counter = token_counter(models.backends[request.role])
             limit = models.backends[request.role].identity().get("max_tokens")
             price = section.price
             totals = roles[request.role] = _RoleTotals(0, 0, counter, price, int(limit or 0))

@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 
 from delegate.data import load_problems
+from delegate.runner import run
 
-from ..helpers import finished_runs, resolved
+from ..helpers import endpoint_overrides, finished_runs, per_sample_table, resolved
+from .conftest import canned_completion
 
 pytestmark = pytest.mark.integration
 
@@ -104,3 +106,49 @@ def test_the_cap_holds_under_concurrency_and_a_higher_cap_finishes_the_run(
     results = json.loads((tmp_path / "second" / "results_llm.json").read_text())
     assert results["resumed_problems"] == len(costs)
     assert Counter(r["problem_id"] for r in results["records"]).most_common(1)[0][1] == 1
+
+
+def absurd_usage(n: int, request: dict) -> tuple[int, dict, str] | None:
+    """The first request billed 10^13 prompt tokens ($25,000,000 at gpt-4o's price), the second
+    more output tokens than the request allows; the rest as metered."""
+    if n > 1:
+        return None
+    body = canned_completion()
+    limit = int(request["max_tokens"])
+    prompt, completion = (10**13, 10) if n == 0 else (50, limit + 1)
+    body["usage"] = {"prompt_tokens": prompt, "completion_tokens": completion}
+    return 200, {}, json.dumps(body)
+
+
+def test_impossible_usage_fails_its_call_and_is_neither_billed_nor_cached(
+    metered_server, store: str, tmp_path: Path
+) -> None:
+    server = metered_server(absurd_usage, delay_s=0.0)
+    overrides = [
+        "strategy=llm",
+        *endpoint_overrides(server.url, samples=4),
+        "cache.enabled=true",
+        f"cache.dir={tmp_path / 'cache'}",
+        "concurrency=1",
+        "max_tokens=100",
+        "llm.max_retries=0",
+        "budget_usd=1",
+        f"tracking.uri={store}",
+        "tracking.experiment=absurd",
+    ]
+    metrics = run(resolved(*overrides), tmp_path / "first")  # finishes: no budget stop
+    [logged] = finished_runs(store, "absurd")
+    assert logged.info.status == "FINISHED" and "stopped" not in logged.data.tags
+    errors = sorted(per_sample_table(store, logged)["error"].dropna())
+    assert len(errors) == 2 and metrics["n_errors"] == 2
+    assert "for a prompt of at most" in errors[1] and "prompt_tokens=10000000000000" in errors[1]
+    assert "impossible usage: completion_tokens=101 > max_tokens=100 <llm.max_tokens>" in errors[0]
+    # Only the two real answers are billed, counted and kept in the budget's spend.
+    real = [u for _, u in server.answered]
+    assert len(real) == 2
+    billed = server.billed_usd(INPUT, OUTPUT)
+    assert metrics["spent_usd"] == pytest.approx(billed, rel=1e-9) and billed < 1
+    assert metrics["llm_input_tokens"] == sum(u["prompt_tokens"] for u in real)
+    # The same command again: the real answers are replayed, the impossible ones asked again.
+    again = run(resolved(*overrides), tmp_path / "again")
+    assert again["cache_hits"] == 2 and again["n_errors"] == 0 and server.arrivals == 6

@@ -41,6 +41,15 @@ class ScriptedModel:
     async def aclose(self) -> None:
         return None
 
+    def continues_prefix(self) -> bool:
+        return True
+
+    def forces_tool_calls(self) -> bool:
+        return True
+
+    def prompt_token_counter(self) -> None:
+        return None
+
     async def complete(self, messages: list[dict[str, Any]], **options: Any) -> Completion:
         self.calls.append({"messages": [dict(m) for m in messages], **options})
         if not self.script:

@@ -76,8 +76,7 @@ def check_grading(answer_type: str, rel_tol: float) -> str:
     # A share of the gold: 1 or more would accept any number of the same sign.
     if not number or not 0 <= rel_tol < 1:
         raise ConfigError(
-            f"rel_tol must be a number of at least 0 and below 1, got {rel_tol!r} "
-            "<dataset.rel_tol>"
+            f"rel_tol must be a number of at least 0 and below 1, got {rel_tol!r} <dataset.rel_tol>"
         )
     return answer_type
 

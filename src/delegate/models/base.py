@@ -6,6 +6,7 @@ and imports its SDK on first use.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -41,6 +42,18 @@ class Completion:
     cache_hit: bool = False
 
 
+# ``count(messages, tools, assistant_prefix)``: the prompt's tokens as the model would see them.
+Count = Callable[[list[Message], list[dict[str, Any]] | None, str | None], int]
+
+
+@dataclass(frozen=True)
+class TokenCounter:
+    """Counts a request's prompt tokens without sending it; ``how`` says how, for a report."""
+
+    count: Count
+    how: str
+
+
 class ChatModel(Protocol):
     """A chat model with generation settings (temperature, max tokens) bound at build time; a
     call may choose its own temperature and seed (a strategy that draws several samples)."""
@@ -58,6 +71,21 @@ class ChatModel(Protocol):
 
     async def aclose(self) -> None:
         """Release connections, inside the event loop that used them."""
+
+    def continues_prefix(self) -> bool:
+        """Whether ``complete`` honours ``assistant_prefix`` (the reply continues given text)."""
+        ...
+
+    def forces_tool_calls(self) -> bool:
+        """Whether ``complete`` honours a ``tool_choice`` that demands a call (``required`` or
+        a named function)."""
+        ...
+
+    def prompt_token_counter(self) -> TokenCounter | None:
+        """A counter of this model's prompt tokens that sends nothing and loads no weights (its
+        own tokenizer, as its backend renders prompts), or None when there is none here. May be
+        slow (it loads a tokenizer) and may raise when the tokenizer cannot be loaded."""
+        ...
 
     async def complete(
         self,
@@ -94,7 +122,8 @@ _SAMPLING_OPTIONS = ("temperature", "seed")
 
 class ModelWrapper:
     """Base of wrappers that add behaviour around another model's ``complete`` (the cache, the
-    traces): name, set-up and clean-up pass through to the wrapped model. A wrapper's
+    traces): name, identity, set-up, clean-up and the capabilities pass through to the wrapped
+    model, so nothing outside needs to unwrap one. A wrapper's
     ``complete(messages, **options)`` passes ``options`` on unchanged and reads them through
     ``request``."""
 
@@ -124,3 +153,12 @@ class ModelWrapper:
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+    def continues_prefix(self) -> bool:
+        return self.inner.continues_prefix()
+
+    def forces_tool_calls(self) -> bool:
+        return self.inner.forces_tool_calls()
+
+    def prompt_token_counter(self) -> TokenCounter | None:
+        return self.inner.prompt_token_counter()

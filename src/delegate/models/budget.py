@@ -2,10 +2,11 @@
 
 Before a model call is sent, its worst case is reserved: an upper bound on the prompt's tokens plus
 ``max_tokens`` of output, at the model's prices (cached input at the full input rate). When the
-response comes back the reservation settles to what it actually billed; a call that fails bills
-nothing (as in the records) and releases its reservation. A call whose worst case does not fit
-beside what is spent and held is refused with ``BudgetExhausted`` before it is sent, so what the
-run bills can never pass the cap, however many calls are in flight.
+response comes back its usage is checked against that same bound (``usage_check``: a usage beyond
+it is impossible and fails the call) and the reservation settles to what it actually billed; a
+call that fails bills nothing (as in the records) and releases its reservation. A call whose
+worst case does not fit beside what is spent and held is refused with ``BudgetExhausted`` before
+it is sent, so what the run bills can never pass the cap, however many calls are in flight.
 
 The wrapper sits inside the response cache: a replayed completion never reaches it and is free.
 Calls run on one event loop and a reservation is taken without awaiting, so no lock is needed.
@@ -23,11 +24,22 @@ from typing import Any
 from delegate.accounting import Price, Usage
 from delegate.errors import ConfigError
 from delegate.models.base import ChatModel, Completion, Message, ModelWrapper
+from delegate.models.usage_check import (
+    TEMPLATE_TOKENS_PER_MESSAGE,
+    TEMPLATE_TOKENS_PER_PROMPT,
+    check_usage,
+    prompt_tokens_bound,
+)
 
-# Tokens a chat template adds around each message (role markers, separators), and around the
-# whole prompt, beyond the text itself: generous for every template in use.
-TEMPLATE_TOKENS_PER_MESSAGE = 16
-TEMPLATE_TOKENS_PER_PROMPT = 16
+__all__ = [
+    "TEMPLATE_TOKENS_PER_MESSAGE",
+    "TEMPLATE_TOKENS_PER_PROMPT",
+    "Budget",
+    "BudgetExhausted",
+    "BudgetedChatModel",
+    "prompt_tokens_bound",
+    "read_spent",
+]
 
 
 class BudgetExhausted(BaseException):
@@ -37,18 +49,6 @@ class BudgetExhausted(BaseException):
     that turns a failure into part of an answer (the router reports a failed tool call to the
     large model), so the problem stops unrecorded and is solved again when the run continues.
     """
-
-
-def prompt_tokens_bound(messages: list[Message], tools: list[dict[str, Any]] | None) -> int:
-    """An upper bound on the prompt's tokens: its UTF-8 bytes as JSON (a byte-level tokenizer
-    never makes more tokens than bytes, and the JSON keys and quotes only add), plus the
-    template's tokens around each message."""
-    text = json.dumps(messages, ensure_ascii=False) + json.dumps(tools or [], ensure_ascii=False)
-    return (
-        len(text.encode())
-        + TEMPLATE_TOKENS_PER_MESSAGE * len(messages)
-        + TEMPLATE_TOKENS_PER_PROMPT
-    )
 
 
 @dataclass
@@ -131,38 +131,57 @@ def read_spent(file: Path) -> float | None:
 
 
 class BudgetedChatModel(ModelWrapper):
-    """Wraps a backend so every call it makes is reserved against the run's budget first."""
+    """Wraps a backend so every call it makes is reserved against the run's budget first, and
+    its usage checked (``usage_check``) before it is billed: an impossible one fails the call,
+    which bills nothing and, the cache being outside, is not cached."""
 
     def __init__(self, inner: ChatModel, budget: Budget, price: Price, where: str) -> None:
         super().__init__(inner)
         self.budget, self.price, self._where = budget, price, where
         self._max_tokens: int | None = None
+        self._limit_read = False
 
-    def worst_case_usd(self, messages: list[Message], tools: list[dict[str, Any]] | None) -> float:
+    def max_tokens(self) -> int | None:
+        """The backend's bound on each call's output (its identity's ``max_tokens``), if any."""
+        if not self._limit_read:
+            limit = self.inner.identity().get("max_tokens")
+            valid = isinstance(limit, int) and not isinstance(limit, bool) and limit >= 1
+            self._max_tokens, self._limit_read = (limit if valid else None), True
+        return self._max_tokens
+
+    def worst_case_usd(
+        self,
+        messages: list[Message],
+        tools: list[dict[str, Any]] | None,
+        prefix: str | None = None,
+    ) -> float:
         """What the call may bill at most: every prompt token uncached, every output token."""
         if self.budget.cap_usd is None:
             return 0.0  # nothing to hold against: only count
-        usage = Usage(input_tokens=prompt_tokens_bound(messages, tools))
+        usage = Usage(input_tokens=prompt_tokens_bound(messages, tools, prefix))
         prompt_usd = self.price.cost_usd(usage)
         if not self.price.output:
             return prompt_usd
-        if self._max_tokens is None:
-            limit = self.inner.identity().get("max_tokens")
-            if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-                raise ConfigError(
-                    f"budget_usd needs a bound on each call's output, but {self._where} has "
-                    f"max_tokens={limit!r} <{self._where}.max_tokens>"
-                )
-            self._max_tokens = limit
-        return prompt_usd + self._max_tokens * self.price.output / 1_000_000
+        limit = self.max_tokens()
+        if limit is None:
+            raise ConfigError(
+                f"budget_usd needs a bound on each call's output, but {self._where} has "
+                f"max_tokens={self.inner.identity().get('max_tokens')!r} "
+                f"<{self._where}.max_tokens>"
+            )
+        return prompt_usd + self.price.cost_usd(Usage(output_tokens=limit))
 
     async def complete(self, messages: list[Message], **options: Any) -> Completion:
-        self.request(messages, options)  # rejects unknown options before anything is held
-        hold = self.budget.reserve(self.worst_case_usd(messages, options.get("tools")))
+        request = self.request(messages, options)  # rejects unknown options before any hold
+        tools, prefix = request["tools"], request["assistant_prefix"]
+        hold = self.budget.reserve(self.worst_case_usd(messages, tools, prefix))
         billed = 0.0
         try:
             completion = await self.inner.complete(messages, **options)
-            billed = 0.0 if completion.cache_hit else self.price.cost_usd(completion.usage)
+            if not completion.cache_hit:
+                bound = prompt_tokens_bound(messages, tools, prefix)
+                check_usage(completion.usage, bound, self.max_tokens(), self._where)
+                billed = self.price.cost_usd(completion.usage)
             return completion
         finally:
             self.budget.settle(hold, billed)

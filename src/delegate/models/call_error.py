@@ -6,17 +6,28 @@ MLflow and, in the router, back to the large model. Backends therefore raise a `
 built from the SDK's exception: the same name (``BadRequestError``, ``APITimeoutError``...), so
 records read as the SDK named things, and a message that went through ``secrets.scrub``. The SDK's
 exception, with its response and request headers, is not kept.
+
+A call that came back with something no model call can return (no choices, impossible token
+usage, an error object in a 200) fails with ``ModelResponseError``, its message scrubbed too.
 """
 
 from __future__ import annotations
 
 import functools
 
+from delegate.errors import DelegateError
 from delegate.secrets import scrub
 
 
 class ModelCallError(Exception):
     """A failed model call; subclasses carry the name of what failed."""
+
+
+class ModelResponseError(DelegateError):
+    """The model answered, but not with something a chat completion must contain."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(scrub(message))  # it may quote what the server sent
 
 
 @functools.cache

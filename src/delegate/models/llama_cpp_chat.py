@@ -14,14 +14,32 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from delegate.accounting import Usage
 from delegate.errors import ConfigError
 from delegate.models import tool_format
-from delegate.models.base import Completion, Message
+from delegate.models.base import Completion, Message, TokenCounter
 from delegate.models.files import PKG_SCHEME, resolve_model_path
-from delegate.models.registry import BACKENDS
+from delegate.models.usage_check import reported_usage
+
+
+def vocabulary_counter(path: str) -> TokenCounter:
+    """Prompt tokens counted with the GGUF file's vocabulary (read without its weights) on the
+    prompt its chat template renders, exactly as ``LlamaCppChatModel`` renders it."""
+    from llama_cpp import Llama
+
+    vocab = Llama(model_path=path, vocab_only=True, verbose=False)
+    formatter = chat_formatter(vocab, path)
+
+    def count(
+        messages: list[Message], tools: list[dict[str, Any]] | None, prefix: str | None
+    ) -> int:
+        rendered = formatter(messages=cast(Any, messages), tools=cast(Any, tools))
+        prompt = rendered.prompt + (prefix or "")
+        return len(vocab.tokenize(prompt.encode(), add_bos=False, special=True))
+
+    return TokenCounter(count, "counted with the model's own tokenizer")
 
 
 @dataclass
@@ -76,11 +94,8 @@ def chat_formatter(llama: Any, path: str) -> Any:
     return Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos)
 
 
-@BACKENDS.register("llama_cpp")
 class LlamaCppChatModel:
     """A GGUF chat model run in-process by llama.cpp; greedy unless ``temperature > 0``."""
-
-    continues_prefix = True
 
     def __init__(
         self,
@@ -114,6 +129,15 @@ class LlamaCppChatModel:
 
     async def prepare(self) -> None:
         await asyncio.to_thread(self._engine)
+
+    def continues_prefix(self) -> bool:
+        return True  # the prompt is rendered here, so the reply continues whatever ends it
+
+    def forces_tool_calls(self) -> bool:
+        return False  # only the text format's forced prefix can force a call
+
+    def prompt_token_counter(self) -> TokenCounter | None:
+        return vocabulary_counter(self._path)
 
     def _engine(self) -> _Engine:
         return _load(self._path, self._n_ctx, self._n_threads)
@@ -176,10 +200,6 @@ class LlamaCppChatModel:
         usage, choice = out["usage"], out["choices"][0]
         return (
             prefix + choice["text"],
-            Usage(
-                input_tokens=usage["prompt_tokens"],
-                output_tokens=usage["completion_tokens"],
-                calls=1,
-            ),
+            reported_usage(usage.get("prompt_tokens"), usage.get("completion_tokens")),
             choice.get("finish_reason"),
         )

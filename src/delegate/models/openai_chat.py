@@ -6,8 +6,8 @@ no log, error text or MLflow entry shows it. A ``base_url`` with ``user:password
 them, the credentials going in a Basic ``Authorization`` header instead of a key.
 
 ``timeout_s`` bounds each attempt from connect to last byte; failed attempts are retried as the SDK
-would (``delegate.models.retry``). Token usage is taken from every response, tool-call turns
-included, and must be possible: counts that are negative or not integers fail the call.
+would (``delegate.models.retry``). The response is read by ``openai_response``: token usage from
+every response, tool-call turns included, must be possible (``usage_check``) or the call fails.
 """
 
 from __future__ import annotations
@@ -20,23 +20,22 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from delegate.accounting import Usage
-from delegate.errors import ConfigError, DelegateError, MissingSecretError
-from delegate.models.base import Completion, Message, ToolCall
-from delegate.models.call_error import ModelCallError, call_error, from_exception
+from delegate.errors import ConfigError, MissingSecretError
+from delegate.models.base import Completion, Message, TokenCounter
+from delegate.models.call_error import (
+    ModelCallError,
+    ModelResponseError,
+    call_error,
+    from_exception,
+)
+from delegate.models.openai_response import to_completion
 from delegate.models.rate_limit import RequestRateLimit, TokenRateLimit, estimate_tokens
-from delegate.models.registry import BACKENDS
 from delegate.models.retry import backoff_s, status_retry_delay, with_retries
-from delegate.secrets import basic_auth, register_secret, scrub, split_userinfo
+from delegate.secrets import basic_auth, register_secret, split_userinfo
+
+__all__ = ["ModelResponseError", "OpenAIChatModel", "check_reachable", "read_api_key"]
 
 log = logging.getLogger(__name__)
-
-
-class ModelResponseError(DelegateError):
-    """The endpoint answered, but not with something a chat completion must contain."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(scrub(message))  # it may quote what the server sent
 
 
 def read_api_key(variable: str, where: str) -> str:
@@ -85,11 +84,8 @@ def check_reachable(url: str, where: str, timeout_s: float = 5.0) -> None:
         raise ConfigError(f"cannot reach {url} ({reason}) <{where}.base_url>") from None
 
 
-@BACKENDS.register("openai")
 class OpenAIChatModel:
     """A model behind an OpenAI-compatible ``/chat/completions`` endpoint."""
-
-    continues_prefix = False  # the API cannot be made to continue a given assistant text
 
     def __init__(
         self,
@@ -137,6 +133,15 @@ class OpenAIChatModel:
             "max_tokens": self.max_tokens,
             "temperature": self.temperature,
         }
+
+    def continues_prefix(self) -> bool:
+        return False  # the API cannot be made to continue a given assistant text
+
+    def forces_tool_calls(self) -> bool:
+        return True  # tool_choice is part of the API
+
+    def prompt_token_counter(self) -> TokenCounter | None:
+        return None  # the provider's tokenizer and template are not on this machine
 
     async def prepare(self) -> None:
         self._get_client()
@@ -238,59 +243,7 @@ class OpenAIChatModel:
         start = time.perf_counter()
         response = await self._create(request)
         latency = time.perf_counter() - start
-        completion = _to_completion(response, latency)
+        completion = to_completion(response, latency)
         if held is not None:  # a failed request keeps its estimate: the provider may count it
             held.settle(completion.usage.input_tokens + completion.usage.output_tokens)
         return completion
-
-
-def _to_completion(response: Any, latency: float) -> Completion:
-    error = getattr(response, "error", None)
-    if error is not None:  # some servers answer 200 with an error object instead of a completion
-        message = error.get("message") if isinstance(error, dict) else None
-        raise ModelResponseError(f"the endpoint answered with an error: {message or error}")
-    usage = getattr(response, "usage", None)
-    if usage is None:
-        raise ModelResponseError("the endpoint reported no token usage; tokens cannot be counted")
-    if not getattr(response, "choices", None):
-        raise ModelResponseError("the completion has no choices")
-    details = getattr(usage, "prompt_tokens_details", None)
-    prompt = _token_count(usage, "prompt_tokens")
-    cached = _token_count(details, "cached_tokens", required=False)
-    if cached > prompt:
-        raise ModelResponseError(
-            f"the endpoint reported impossible usage: cached_tokens={cached} > "
-            f"prompt_tokens={prompt}"
-        )
-    choice = response.choices[0]
-    message = choice.message
-    calls = tuple(
-        ToolCall(id=c.id or f"call_{i}", name=c.function.name or "", arguments=c.function.arguments)
-        for i, c in enumerate(message.tool_calls or [])
-        if getattr(c, "function", None) is not None
-    )
-    return Completion(
-        text=message.content or "",
-        usage=Usage(
-            input_tokens=prompt,
-            cached_input_tokens=cached,
-            output_tokens=_token_count(usage, "completion_tokens"),
-            calls=1,
-        ),
-        latency_s=latency,
-        tool_calls=calls,
-        finish_reason=choice.finish_reason,
-    )
-
-
-def _token_count(usage: Any, field: str, required: bool = True) -> int:
-    """A token count from the response: a non-negative integer, or the call fails (a bad count
-    would otherwise become a cost, and be cached)."""
-    value = getattr(usage, field, None)
-    if value is None:
-        if required:
-            raise ModelResponseError(f"the endpoint's token usage has no {field}")
-        return 0
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ModelResponseError(f"the endpoint reported impossible usage: {field}={value!r}")
-    return value

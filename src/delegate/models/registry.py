@@ -1,4 +1,9 @@
-"""The backend registry; importing a backend module registers it without importing its SDK."""
+"""The backend registry: each ``llm.backend`` / ``slm.backend`` name and the class it names.
+
+The backend modules are imported when a config first names them (and each imports its SDK only
+when it is used), so an API-only run loads neither torch nor llama.cpp, and no backend module
+imports this one.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,12 @@ from typing import Any
 
 from delegate.registry import Registry
 
-BACKENDS: Registry[Any] = Registry("model backend", "llm.backend / slm.backend")
-
-
-def _register_builtin() -> None:
-    # Imported here so that the registry module itself has no dependencies; these modules are
-    # cheap: they import openai / torch inside their methods.
-    from delegate.models import llama_cpp_chat, openai_chat, transformers_chat  # noqa: F401
-
-
-_register_builtin()
+BACKENDS: Registry[Any] = Registry(
+    "model backend",
+    "llm.backend / slm.backend",
+    lazy={
+        "openai": "delegate.models.openai_chat:OpenAIChatModel",
+        "transformers": "delegate.models.transformers_chat:TransformersChatModel",
+        "llama_cpp": "delegate.models.llama_cpp_chat:LlamaCppChatModel",
+    },
+)

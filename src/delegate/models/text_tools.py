@@ -13,7 +13,7 @@ from typing import Any
 
 from delegate.errors import ConfigError
 from delegate.models import tool_format
-from delegate.models.base import ChatModel, Completion, Message, ModelWrapper
+from delegate.models.base import ChatModel, Completion, Message, ModelWrapper, TokenCounter
 
 
 def _forced_tool(
@@ -36,7 +36,8 @@ def _forced_tool(
 
 def _as_text(messages: list[Message], tools: list[dict[str, Any]] | None) -> list[Message]:
     """The conversation as a text-only model sees it: tool descriptions in the system prompt,
-    calls as ``<tool_call>`` blocks, results as one user turn of ``<tool_result>`` blocks."""
+    calls as ``<tool_call>`` blocks, results as one user turn of ``<tool_result>`` blocks, and
+    the protocol's tags quoted in every text inserted into it (``tool_format.quote``)."""
     out: list[Message] = []
     for m in messages:
         role = m["role"]
@@ -45,16 +46,35 @@ def _as_text(messages: list[Message], tools: list[dict[str, Any]] | None) -> lis
             out.append({"role": "system", "content": content})
         elif role == "assistant" and m.get("tool_calls"):
             blocks = [tool_format.format_call(c["function"]) for c in m["tool_calls"]]
-            out.append({"role": "assistant", "content": "\n".join([m["content"] or "", *blocks])})
+            prose = tool_format.quote(m["content"] or "")
+            out.append({"role": "assistant", "content": "\n".join([prose, *blocks])})
         elif role == "tool":
             result = tool_format.format_result(str(m["content"]))
             if out and out[-1].get("tool_results"):  # results of one turn share one user turn
                 out[-1]["content"] += "\n" + result
             else:
                 out.append({"role": "user", "content": result, "tool_results": True})
+        elif role in ("user", "assistant") and isinstance(m.get("content"), str):
+            out.append({**m, "content": tool_format.quote(m["content"])})  # a question, a reply
         else:
             out.append(m)
     return [{k: v for k, v in m.items() if k != "tool_results"} for m in out]
+
+
+def check_can_force_tool_call(model: ChatModel, where: str, protocol: str) -> None:
+    """Raise ConfigError before any work when ``model`` (of config section ``where``, speaking
+    tool protocol ``protocol``) cannot be made to call a tool."""
+    if model.forces_tool_calls():
+        return
+    if protocol == "text":
+        raise ConfigError(
+            "a forced tool call in the text format needs a backend that continues an "
+            f"assistant prefix; use tool_protocol=native <{where}.tool_protocol>"
+        )
+    raise ConfigError(
+        f"{where}'s backend cannot force a tool call natively; use tool_protocol=text "
+        f"<{where}.tool_protocol>"
+    )
 
 
 class TextToolModel(ModelWrapper):
@@ -64,17 +84,22 @@ class TextToolModel(ModelWrapper):
         super().__init__(inner)
         self.where = where
 
-    def check_can_force(self) -> None:
-        """Fail before any work when forced calls are impossible (an API cannot continue a
-        prefix, and the text format forces a call with one)."""
-        backend: Any = self.inner
-        while isinstance(backend, ModelWrapper):  # the cache may sit in between
-            backend = backend.inner
-        if not getattr(backend, "continues_prefix", True):
-            raise ConfigError(
-                "a forced tool call in the text format needs a backend that continues an "
-                f"assistant prefix; use tool_protocol=native <{self.where}.tool_protocol>"
-            )
+    def forces_tool_calls(self) -> bool:
+        return self.inner.continues_prefix()  # a forced call is a forced prefix here
+
+    def prompt_token_counter(self) -> TokenCounter | None:
+        """The wrapped model's counter, on the conversation as this wrapper sends it."""
+        counter = self.inner.prompt_token_counter()
+        if counter is None:
+            return None
+        inner = counter.count
+
+        def count(
+            messages: list[Message], tools: list[dict[str, Any]] | None, prefix: str | None
+        ) -> int:
+            return inner(_as_text(messages, tools) if tools else messages, None, prefix)
+
+        return TokenCounter(count, counter.how)
 
     async def complete(self, messages: list[Message], **options: Any) -> Completion:
         request = self.request(messages, options)

@@ -8,6 +8,13 @@ A model calls a tool by writing one block per call::
 
 and receives each result in the next user turn as ``<tool_result>...</tool_result>``. It is the
 format Qwen2.5's chat template uses for native tools, so the same parser serves both.
+
+The quoting rule: a block is a call only where ``<tool_call>`` is followed (after white space) by
+the ``{`` of its JSON; the tag anywhere else (``a <tool_call> block``) is prose, and the text
+around it stays the answer. Text the framework inserts into the conversation (questions, tool
+results, the model's earlier prose) cannot open or close a block: ``quote`` writes the protocol's
+tags in it as ``&lt;tool_call&gt;``..., and inside a call's JSON the ``<`` and ``>`` of a tag are
+JSON escapes (``\\u003c``), which decode to the same arguments.
 """
 
 from __future__ import annotations
@@ -21,7 +28,21 @@ from delegate.models.base import ToolCall
 
 OPEN, CLOSE = "<tool_call>", "</tool_call>"
 _DECODER = json.JSONDecoder()
-_BLOCK_RE = re.compile(re.escape(OPEN) + r"(.*?)(?:" + re.escape(CLOSE) + r"|$)", re.DOTALL)
+# A call: the opening tag, its JSON object, up to the closing tag or the end of the text (the
+# closing tag is a stop string, so a call in progress ends the text).
+_BLOCK_RE = re.compile(re.escape(OPEN) + r"(\s*\{.*?)(?:" + re.escape(CLOSE) + r"|$)", re.DOTALL)
+# The protocol's tags as a model might read them, in any case and spacing.
+_TAG_RE = re.compile(r"<(\s*/?\s*tool_(?:call|result)\s*)>", re.IGNORECASE)
+
+
+def quote(text: str) -> str:
+    """``text`` to insert into the conversation, with the protocol's tags neutralised."""
+    return _TAG_RE.sub(r"&lt;\1&gt;", text)
+
+
+def _quote_json(text: str) -> str:
+    """JSON text with every protocol tag inside its strings written with JSON escapes."""
+    return _TAG_RE.sub(lambda m: f"\\u003c{m.group(1)}\\u003e", text)
 
 
 def parse_tool_calls(text: str) -> tuple[str, tuple[ToolCall, ...]]:
@@ -121,8 +142,10 @@ def format_call(function: dict[str, str]) -> str:
         arguments: Any = json.loads(function["arguments"])
     except json.JSONDecodeError:
         arguments = function["arguments"]
-    return f"{OPEN}\n{json.dumps({'name': function['name'], 'arguments': arguments})}\n{CLOSE}"
+    call = _quote_json(json.dumps({"name": function["name"], "arguments": arguments}))
+    return f"{OPEN}\n{call}\n{CLOSE}"
 
 
 def format_result(content: str) -> str:
-    return f"<tool_result>\n{content}\n</tool_result>"
+    """A tool's result as the user turn shows it; tags in ``content`` are quoted."""
+    return f"<tool_result>\n{quote(content)}\n</tool_result>"

@@ -17,14 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from delegate.accounting import Usage
 from delegate.errors import ConfigError
 from delegate.models import tool_format
-from delegate.models.base import Completion, Message
+from delegate.models.base import Completion, Message, TokenCounter
 from delegate.models.batching import Batcher
 from delegate.models.files import PKG_SCHEME, resolve_model_path
 from delegate.models.hf_generation import Generated, Request, generate_batch
-from delegate.models.registry import BACKENDS
+from delegate.models.usage_check import reported_usage
 
 
 @dataclass
@@ -69,6 +68,28 @@ def _load(model: str, gguf_file: str | None, device: str, dtype: str) -> _Weight
         return _LOADED[key]
 
 
+def tokenizer_counter(path: str, gguf_file: str | None) -> TokenCounter:
+    """Prompt tokens counted with the model's tokenizer (loaded without the weights) on the
+    prompt its chat template renders, exactly as ``TransformersChatModel`` renders it."""
+    from transformers import AutoTokenizer
+
+    extra = {"gguf_file": gguf_file} if gguf_file else {}
+    tokenizer: Any = AutoTokenizer.from_pretrained(path, **extra)
+
+    def count(
+        messages: list[Message], tools: list[dict[str, Any]] | None, prefix: str | None
+    ) -> int:
+        prompt = tokenizer.apply_chat_template(
+            messages,
+            tools=tool_format.local_tools(tools, None),
+            add_generation_prompt=True,
+            tokenize=False,
+        )
+        return len(tokenizer(prompt + (prefix or ""), add_special_tokens=False)["input_ids"])
+
+    return TokenCounter(count, "counted with the model's own tokenizer")
+
+
 def resolve_device(device: str, dtype: str, where: str = "model") -> tuple[str, str]:
     """``auto`` made concrete: cuda when available, bfloat16 on cuda and float32 elsewhere."""
     import torch
@@ -98,11 +119,8 @@ def _transpose_in_memory(model: Any) -> None:
                 module.weight.data = module.weight.data.t().contiguous().t()
 
 
-@BACKENDS.register("transformers")
 class TransformersChatModel:
     """A chat model run in-process with transformers; greedy unless ``temperature > 0``."""
-
-    continues_prefix = True
 
     def __init__(
         self,
@@ -148,6 +166,18 @@ class TransformersChatModel:
 
     async def prepare(self) -> None:
         await asyncio.to_thread(self._weights)
+
+    def continues_prefix(self) -> bool:
+        return True  # the prompt is rendered here, so the reply continues whatever ends it
+
+    def forces_tool_calls(self) -> bool:
+        return False  # only the text format's forced prefix can force a call
+
+    def prompt_token_counter(self) -> TokenCounter | None:
+        """The model's own tokenizer (no weights) when its files are on this machine."""
+        if not Path(self._path).exists():  # a hub id: counting would download it
+            return None
+        return tokenizer_counter(self._path, self._gguf_file)
 
     def _weights(self) -> _Weights:
         return _load(self._path, self._gguf_file, self._device, self._dtype)
@@ -208,7 +238,7 @@ class TransformersChatModel:
             text, calls = tool_format.parse_tool_calls(text)
         return Completion(
             text=text,
-            usage=Usage(input_tokens=n_in, output_tokens=n_out, calls=1),
+            usage=reported_usage(n_in, n_out),
             latency_s=time.perf_counter() - start,
             tool_calls=calls,
             finish_reason=tool_format.finish_reason(reason, calls),

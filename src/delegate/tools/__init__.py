@@ -4,12 +4,10 @@
 - ``calculator`` (``calculator_tool.py``): an arithmetic expression, evaluated exactly by
   ``calculator.py`` at no cost.
 
-Each registers a factory in ``base.TOOLS`` under the name ``router.tools`` lists.
+``base.TOOLS`` maps each name ``router.tools`` lists to its module's ``build`` factory, imported
+when a run first offers the tool.
 """
 
 from delegate.tools.base import TOOLS, Tool, ToolCallRecord, ToolContext
 
 __all__ = ["TOOLS", "Tool", "ToolCallRecord", "ToolContext"]
-
-# Registration happens on import.
-from delegate.tools import calculator_tool, small_model  # noqa: F401

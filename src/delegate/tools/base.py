@@ -118,7 +118,15 @@ class ToolContext:
 
 
 ToolFactory = Callable[[ToolContext], Tool]
-TOOLS: Registry[ToolFactory] = Registry("tool", "router.tools")
+# Each tool's module is imported when a run first offers it; none of them imports this registry.
+TOOLS: Registry[ToolFactory] = Registry(
+    "tool",
+    "router.tools",
+    lazy={
+        "small_model": "delegate.tools.small_model:build",
+        "calculator": "delegate.tools.calculator_tool:build",
+    },
+)
 
 
 class BadArguments(ValueError):

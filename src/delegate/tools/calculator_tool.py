@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from delegate.tools import calculator
 from delegate.tools.base import (
-    TOOLS,
     BadArguments,
     ToolCallRecord,
     ToolContext,
@@ -60,6 +59,5 @@ class CalculatorTool:
         return value, ToolCallRecord.of(call, KIND, expression, value, value, latency)
 
 
-@TOOLS.register(KIND)
-def _build(context: ToolContext) -> CalculatorTool:
+def build(context: ToolContext) -> CalculatorTool:
     return CalculatorTool(context.prompts)

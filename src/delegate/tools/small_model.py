@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from delegate.errors import DelegateError
 from delegate.scoring import last_boxed
 from delegate.tools.base import (
-    TOOLS,
     BadArguments,
     ToolCallRecord,
     ToolContext,
@@ -82,8 +81,7 @@ class SmallModelTool:
         return result, record
 
 
-@TOOLS.register(KIND)
-def _build(context: ToolContext) -> SmallModelTool:
+def build(context: ToolContext) -> SmallModelTool:
     settings = context.settings
     return SmallModelTool(
         context.models.slm(), context.prompts, settings.tool_result, settings.on_tool_error
