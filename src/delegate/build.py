@@ -18,6 +18,7 @@ from delegate.errors import ConfigError
 from delegate.models import BACKENDS, ChatModel
 from delegate.models.budget import Budget, BudgetedChatModel
 from delegate.models.cache import CachedChatModel, ResponseStore
+from delegate.models.scrubbed import ScrubbedChatModel
 from delegate.models.text_tools import TextToolModel, check_can_force_tool_call
 from delegate.models.traced import TracedChatModel
 from delegate.strategies import STRATEGIES, Strategy
@@ -81,7 +82,7 @@ class Models:
 
     def _get(self, role: Role) -> ChatModel:
         if role not in self._built:
-            model = self._backend(role)
+            model = ScrubbedChatModel(self._backend(role))  # nothing below sees a key
             # Inside the cache: a replayed completion costs nothing and holds nothing.
             model = BudgetedChatModel(model, self.budget, self.price(role), where=role)
             if self._store is not None:

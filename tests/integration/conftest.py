@@ -232,8 +232,9 @@ class ScriptedServer(LocalServer):
     Each request takes the next step: ``(status, headers, body)`` to send, ``("sleep", s)`` to
     stall before answering normally, ``("reset",)`` to drop the connection without a word,
     ``("drip", s)`` to send a canned completion one byte every ``s`` seconds (until the client
-    hangs up), or ``("echo_auth", status)`` to answer ``status`` with an error body that quotes
-    the request's ``Authorization`` header, as some servers do. When the script is used up it
+    hangs up), ``("echo_auth", status)`` to answer ``status`` with an error body that quotes
+    the request's ``Authorization`` header, as some servers do, or ``("echo_auth_ok",)`` to quote
+    it in a normal completion. When the script is used up it
     answers with a canned completion. Request arrival times, headers and bodies are recorded.
     """
 
@@ -262,6 +263,10 @@ class ScriptedServer(LocalServer):
                 if step and step[0] == "drip":
                     self.drip(step[1])
                     return
+                if step and step[0] == "echo_auth_ok":  # a normal answer quoting the header
+                    auth = self.headers.get("Authorization", "")
+                    text = f"My header is {auth}. The answer is \\boxed{{84}}."
+                    step = (200, {}, json.dumps(canned_completion(text)))
                 if step and step[0] == "echo_auth":
                     auth = self.headers.get("Authorization", "")
                     message = f"invalid header Authorization: {auth}"

@@ -209,3 +209,42 @@ def test_a_key_quoted_in_a_prompt_text_is_masked_in_every_file_and_trace(
     traces = run_traces(uri, logged)
     assert traces and not [t for t in traces if CANARY in t.to_json()]
     assert any("***" in t.to_json() for t in traces)
+
+
+def test_a_key_quoted_in_a_normal_answer_is_scrubbed_before_it_is_stored_or_forwarded(
+    scripted_server, store, tmp_path, monkeypatch, caplog
+) -> None:
+    """The small model quotes its key in a successful reply (``router.tool_result=full``): the
+    large model is forwarded the reply masked, and the key is in no row, trace, cache or file."""
+    monkeypatch.setenv("SLM_KEY", CANARY)
+    cache = tmp_path / "cache"
+    llm = scripted_server([(200, {}, tool_call_completion("ask_small_model", '{"question": "q"}'))])
+    slm = scripted_server([("echo_auth_ok",)])
+    cfg = resolved(
+        "strategy=router",
+        "llm=gpt-4o",
+        f"llm.base_url={llm.url}",
+        "llm.api_key_env=null",
+        "slm=vllm",
+        f"slm.base_url={slm.url}",
+        "slm.api_key_env=SLM_KEY",
+        "router.tool_result=full",
+        "dataset=mini",
+        "samples=1",
+        "progress=false",
+        f"cache.dir={cache}",
+        f"tracking.uri={store}",
+        "tracking.experiment=leaks",
+    )
+    run(cfg, tmp_path / "run")
+    assert [h["authorization"] for h, _ in slm.requests] == [f"Bearer {CANARY}"]
+    [_, (_, second_turn)] = llm.requests
+    tool_message = json.loads(second_turn)["messages"][-1]
+    assert tool_message["role"] == "tool" and "My header is Bearer ***" in tool_message["content"]
+    assert CANARY not in second_turn.decode()
+    [logged] = finished_runs(store, "leaks")
+    row = per_sample_table(store, logged).iloc[0]
+    assert "Bearer ***" in row["tool_call_log"] and CANARY not in row["tool_call_log"]
+    assert not [t for t in run_traces(store, logged) if CANARY in t.to_json()]
+    assert any(p.is_file() for p in cache.rglob("*"))  # the reply was cached, scrubbed
+    assert files_holding(CANARY, tmp_path) == [] and CANARY not in caplog.text
