@@ -82,7 +82,7 @@ class Models:
 
     def _get(self, role: Role) -> ChatModel:
         if role not in self._built:
-            model = ScrubbedChatModel(self._backend(role))  # nothing below sees a key
+            model: ChatModel = ScrubbedChatModel(self._backend(role))  # no key past here
             # Inside the cache: a replayed completion costs nothing and holds nothing.
             model = BudgetedChatModel(model, self.budget, self.price(role), where=role)
             if self._store is not None:
