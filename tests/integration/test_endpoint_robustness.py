@@ -111,6 +111,29 @@ def test_an_impossible_answer_fails_that_call_and_is_not_cached(
     assert metrics["cache_hits"] == 1 and metrics["n_errors"] == 0 and len(server.arrivals) == 3
 
 
+@pytest.mark.parametrize(
+    ("content_type", "body", "error"),
+    [
+        ("text/html", "<html><body>Please log in</body></html>", "an HTML or XML page"),
+        (
+            "text/event-stream",
+            f"data: {json.dumps(canned_completion())}\n\ndata: [DONE]\n\n",
+            "a server-sent event stream",
+        ),
+    ],
+)
+def test_a_body_that_is_not_a_json_completion_is_named_as_such(
+    scripted_server, store, tmp_path, content_type: str, body: str, error: str
+) -> None:
+    """A proxy's login page or a stream where a completion belongs: the error says what came
+    back (not "no token usage"), and the problem is recorded and counted."""
+    server = scripted_server([(200, {"Content-Type": content_type}, body)])
+    metrics = llm_run(server.url, store, tmp_path, "llm.max_retries=0")
+    assert metrics["n_errors"] == 1 and metrics["n_problems"] == 2
+    [failed] = errors(store)
+    assert error in failed and "no token usage" not in failed
+
+
 KEY = "sk-whitespace-test-0123456789"
 
 

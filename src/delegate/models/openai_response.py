@@ -21,6 +21,8 @@ from delegate.models.usage_check import reported_usage
 
 def to_completion(response: Any, latency: float) -> Completion:
     """The completion in ``response`` (the SDK's object), or ModelResponseError."""
+    if isinstance(response, str | bytes):  # the SDK hands back a body that is not JSON as text
+        raise ModelResponseError(f"the endpoint answered with {_describe_text(response)}")
     error = getattr(response, "error", None)
     if error is not None:  # some servers answer 200 with an error object instead of a completion
         message = error.get("message") if isinstance(error, dict) else None
@@ -45,6 +47,19 @@ def to_completion(response: Any, latency: float) -> Completion:
         tool_calls=tool_calls(message.tool_calls),
         finish_reason=choice.finish_reason,
     )
+
+
+def _describe_text(body: str | bytes) -> str:
+    """What a body that is not a JSON completion looks like, for the error."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    start = text.lstrip()[:200]
+    if start.startswith(("data:", "event:")):
+        kind = "a server-sent event stream (streaming), not a JSON chat completion"
+    elif start.startswith("<"):
+        kind = "an HTML or XML page, not a JSON chat completion (a proxy or login page?)"
+    else:
+        kind = "text that is not a JSON chat completion"
+    return f"{kind}: {start[:120]!r}"
 
 
 def _reported(usage: Any, field: str, required: bool = True) -> Any:
