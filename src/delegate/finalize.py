@@ -65,6 +65,7 @@ def finalize(
     rows = [r.to_row() for r in records]
     metrics = aggregate(rows, wall_s, trace_wait_s)
     metrics["spent_usd"] = budget.spent_usd
+    metrics["possibly_billed_usd"] = budget.possibly_billed_usd
     info = {"run_id": session.run_id, "config_id": session.config_id, "tags": session.tags}
     write_results(session.run_dir, config.strategy, metrics, records, info | dict(extra))
     # A reopened run may hold a table from an earlier session: replace it, never append.

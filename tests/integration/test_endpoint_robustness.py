@@ -111,6 +111,26 @@ def test_an_impossible_answer_fails_that_call_and_is_not_cached(
     assert metrics["cache_hits"] == 1 and metrics["n_errors"] == 0 and len(server.arrivals) == 3
 
 
+def test_an_attempt_abandoned_at_its_deadline_counts_as_possibly_billed(
+    scripted_server, store, tmp_path
+) -> None:
+    """The provider may finish an attempt the client gave up on, and bill it: its worst case
+    (the prompt's bound and max_tokens) is counted in ``spent_usd`` and ``possibly_billed_usd``,
+    not in what the records cost."""
+    from delegate.models.usage_check import prompt_tokens_bound
+
+    server = scripted_server([("sleep", 3)])  # the first attempt outlives llm.timeout_s
+    metrics = llm_run(server.url, store, tmp_path, "llm.timeout_s=1", "samples=1")
+    assert metrics["n_errors"] == 0 and len(server.arrivals) == 2
+    body = json.loads(server.requests[0][1])
+    bound = prompt_tokens_bound(body["messages"], body.get("tools"))
+    limit = body.get("max_completion_tokens") or body["max_tokens"]
+    abandoned = bound * 2.5e-6 + limit * 10e-6  # conf/llm/gpt-4o.yaml's prices
+    assert metrics["possibly_billed_usd"] == pytest.approx(abandoned, rel=1e-9)
+    assert metrics["billed_usd"] == pytest.approx(50 * 2.5e-6 + 10 * 10e-6)  # the answer alone
+    assert metrics["spent_usd"] == pytest.approx(metrics["billed_usd"] + abandoned, rel=1e-9)
+
+
 @pytest.mark.parametrize(
     ("content_type", "body", "error"),
     [

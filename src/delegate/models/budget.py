@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,7 @@ class Budget:
         self.cap_usd = cap_usd
         self.spent_usd = 0.0
         self.held_usd = 0.0
+        self.possibly_billed_usd = 0.0  # abandoned attempts counted as spent, this session
         self.exhausted = False  # a call was refused: start no new problem
         self._file: Path | None = None
 
@@ -104,14 +106,17 @@ class Budget:
         self.held_usd += usd
         return Hold(usd)
 
-    def settle(self, hold: Hold, billed_usd: float) -> None:
-        """End a reservation with what the call billed (0 when it failed)."""
+    def settle(self, hold: Hold, billed_usd: float, possibly_usd: float = 0.0) -> None:
+        """End a reservation with what the call billed (0 when it failed) and what its abandoned
+        attempts may have billed (``possibly_usd``, counted as spent: a provider that finished
+        an attempt the client gave up on bills it all the same)."""
         if not hold.open:
             return
         hold.open = False
         self.held_usd = max(self.held_usd - hold.usd, 0.0)
-        if billed_usd:
-            self.spent_usd += billed_usd
+        self.possibly_billed_usd += possibly_usd
+        if billed_usd or possibly_usd:
+            self.spent_usd += billed_usd + possibly_usd
             self._save()
 
     def _save(self) -> None:
@@ -128,6 +133,18 @@ def read_spent(file: Path) -> float | None:
         return float(json.loads(file.read_text(encoding="utf-8"))["spent_usd"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+# The attempts of the call in progress that were abandoned at their deadline (``models.retry``):
+# the request reached the provider, which may have completed and billed it.
+_abandoned: ContextVar[list[int] | None] = ContextVar("abandoned_attempts", default=None)
+
+
+def note_abandoned_attempt() -> None:
+    """Count an attempt given up at its deadline against the call in progress, if any."""
+    box = _abandoned.get()
+    if box is not None:
+        box.append(1)
 
 
 class BudgetedChatModel(ModelWrapper):
@@ -175,7 +192,8 @@ class BudgetedChatModel(ModelWrapper):
         request = self.request(messages, options)  # rejects unknown options before any hold
         tools, prefix = request["tools"], request["assistant_prefix"]
         hold = self.budget.reserve(self.worst_case_usd(messages, tools, prefix))
-        billed = 0.0
+        billed, abandoned = 0.0, list[int]()
+        token = _abandoned.set(abandoned)
         try:
             completion = await self.inner.complete(messages, **options)
             if not completion.cache_hit:
@@ -184,4 +202,14 @@ class BudgetedChatModel(ModelWrapper):
                 billed = self.price.cost_usd(completion.usage)
             return completion
         finally:
-            self.budget.settle(hold, billed)
+            _abandoned.reset(token)
+            possibly = len(abandoned) * self._attempt_bound_usd(messages, tools, prefix)
+            self.budget.settle(hold, billed, possibly)
+
+    def _attempt_bound_usd(
+        self, messages: list[Message], tools: list[dict[str, Any]] | None, prefix: str | None
+    ) -> float:
+        """What one abandoned attempt may have billed: the prompt's bound and ``max_tokens``."""
+        prompt = Usage(input_tokens=prompt_tokens_bound(messages, tools, prefix))
+        output = Usage(output_tokens=self.max_tokens() or 0)
+        return self.price.cost_usd(prompt) + self.price.cost_usd(output)

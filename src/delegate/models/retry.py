@@ -18,6 +18,8 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 
+from delegate.models.budget import note_abandoned_attempt
+
 T = TypeVar("T")
 
 log = logging.getLogger(__name__)
@@ -92,6 +94,7 @@ async def with_retries(
             async with asyncio.timeout(timeout_s):
                 return await attempt()
         except TimeoutError:
+            note_abandoned_attempt()  # it reached the provider, which may bill it
             error: Exception = timed_out()
             delay: float | None = backoff_s(retries_done)
         except Exception as e:
