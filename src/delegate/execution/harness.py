@@ -16,6 +16,7 @@ ended it); the executor reads the report and the status.
 """
 
 import builtins
+import contextlib
 import ctypes
 import errno
 import json
@@ -113,10 +114,8 @@ def set_limits(limits):
 def close_other_fds(keep):
     for fd in sorted(int(n) for n in os.listdir("/proc/self/fd")):
         if fd not in keep:
-            try:
+            with contextlib.suppress(OSError):  # the listing's own descriptor, closed by now
                 os.close(fd)
-            except OSError:
-                pass  # the descriptor of the listing itself, already closed
 
 
 def _line_of(name, sources, lineno):
@@ -164,10 +163,8 @@ def run_program(job, fd):
     else:
         line = nonce + " P\n"
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(BaseException):
             stream.flush()  # os._exit below skips the interpreter's own flush
-        except BaseException:
-            pass
     try:
         write(fd, line.encode("utf-8", "replace"))
     finally:
@@ -194,8 +191,10 @@ def wait_for(pid):
     while True:
         done, status = os.waitpid(-1 if os.getpid() == 1 else pid, 0)
         if done == pid:
-            return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else (
-                128 + os.WTERMSIG(status)
+            return (
+                os.waitstatus_to_exitcode(status)
+                if os.WIFEXITED(status)
+                else (128 + os.WTERMSIG(status))
             )
 
 
