@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import secrets
+import select
 import shutil
 import signal
 import subprocess
@@ -115,6 +116,22 @@ def _classify(rc: int, timed_out: bool, letter: str | None, message: str | None)
     return "failed", f"the program exited (status {rc}) before the tests finished"
 
 
+def _wait(proc: subprocess.Popen, timeout_s: float) -> int:
+    """``proc``'s exit status, woken by its pidfd at once (``Popen.wait`` with a timeout polls
+    with sleeps of up to 50 ms, more than a whole execution takes)."""
+    try:
+        pidfd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):
+        return proc.wait(timeout=timeout_s)
+    try:
+        ready, _, _ = select.select([pidfd], [], [], timeout_s)
+    finally:
+        os.close(pidfd)
+    if not ready:
+        raise subprocess.TimeoutExpired(proc.args, timeout_s)
+    return proc.wait()
+
+
 def _run(cmd: list[str], cwd: str, fds: tuple[int, int], timeout_s: float) -> tuple[int, bool]:
     out_fd, report_fd = fds
     proc = subprocess.Popen(
@@ -129,7 +146,7 @@ def _run(cmd: list[str], cwd: str, fds: tuple[int, int], timeout_s: float) -> tu
     )
     timed_out = False
     try:
-        rc = proc.wait(timeout=timeout_s)
+        rc = _wait(proc, timeout_s)
     except subprocess.TimeoutExpired:
         timed_out = True
         _kill_group(proc.pid)

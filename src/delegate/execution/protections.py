@@ -38,7 +38,7 @@ NO_NETWORK = "no network (network namespace)"
 READ_ONLY = "cannot write outside its directory (read-only mounts, private tmpfs)"
 NO_LEFTOVERS = "no process outlives it, none outside it can be signalled (PID namespace)"
 OPTIONAL = (UNPRIVILEGED, NO_NETWORK, READ_ONLY, NO_LEFTOVERS)
-NAMESPACES = ("--mount", "--net", "--pid", "--fork", "--kill-child", "--mount-proc")
+NAMESPACES = ("--mount", "--net", "--ipc", "--pid", "--fork", "--kill-child", "--mount-proc")
 
 
 @dataclass(frozen=True)
