@@ -32,12 +32,15 @@ _ARROW = r"\s*(?:==>|=>|➞|->|==|=|should return|returns|# returns|# =>)\s*"
 
 def _packaged(name: str) -> tuple[str, str]:
     file = f"{name}/test.jsonl"
-    return resources.files("delegate.data").joinpath(file).read_text("utf-8"), f"delegate/data/{file}"
+    text = resources.files("delegate.data").joinpath(file).read_text("utf-8")
+    return text, f"delegate/data/{file}"
 
 
 def _only_test(split: str, name: str) -> None:
     if split != "test":
-        raise ConfigError(f"the packaged {name} has only its 'test' split, not {split!r} <dataset.split>")
+        raise ConfigError(
+            f"the packaged {name} has only its 'test' split, not {split!r} <dataset.split>"
+        )
 
 
 def _parsed(text: str) -> ast.expr | None:

@@ -28,13 +28,14 @@ def extract_code(text: str) -> str | None:
     """The program in a reply: the last python (or unlabelled) fenced block, an unclosed last
     fence's remainder (a reply cut off by ``max_tokens``), else the whole reply if it is code."""
     text = text.replace("\r\n", "\n")
-    blocks = [(m.end(), m.group(2)) for m in _FENCE.finditer(text) if m.group(1).lower() in _PYTHON]
-    closed_end = max((m.end() for m in _FENCE.finditer(text)), default=0)
-    opener = next((m for m in reversed(list(_OPEN.finditer(text))) if m.start() >= closed_end), None)
-    if opener is not None:
-        return text[opener.end() :].strip("\n") or None
+    fences = list(_FENCE.finditer(text))
+    blocks = [m.group(2) for m in fences if m.group(1).lower() in _PYTHON]
+    closed_end = fences[-1].end() if fences else 0
+    openers = [m for m in _OPEN.finditer(text) if m.start() >= closed_end]
+    if openers:
+        return text[openers[-1].end() :].strip("\n") or None
     if blocks:
-        return blocks[-1][1].strip("\n") or None
+        return blocks[-1].strip("\n") or None
     return text.strip("\n") if _looks_like_code(text) else None
 
 
