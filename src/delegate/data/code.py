@@ -43,6 +43,14 @@ def _only_test(split: str, name: str) -> None:
         )
 
 
+def _only_code(answer_type: str, name: str) -> None:
+    if answer_type != "code":
+        raise ConfigError(
+            f"{name} is graded by running its tests: answer_type must be 'code', not "
+            f"{answer_type!r} <dataset.answer_type>"
+        )
+
+
 def _parsed(text: str) -> ast.expr | None:
     try:
         return ast.parse(text.strip(), mode="eval").body
@@ -132,9 +140,12 @@ def _humaneval_problem(index: int, row: dict, where: str, level: int) -> Problem
 
 
 @DATASETS.register("humaneval")
-def load_humaneval(split: str = "test", level: int = CODE_LEVEL) -> list[Problem]:
+def load_humaneval(
+    split: str = "test", answer_type: str = "code", level: int = CODE_LEVEL
+) -> list[Problem]:
     """HumanEval's 164 problems; the question is the prompt the function completes."""
     _only_test(split, "humaneval")
+    _only_code(answer_type, "humaneval")
     text, where = _packaged("humaneval")
     return [
         _humaneval_problem(i, row, f"{where}:{i + 1}", level) for i, row in json_rows(text, where)
@@ -166,9 +177,12 @@ def _mbpp_problem(row: dict, where: str, level: int) -> Problem:
 
 
 @DATASETS.register("mbpp")
-def load_mbpp(split: str = "test", level: int = CODE_LEVEL) -> list[Problem]:
+def load_mbpp(
+    split: str = "test", answer_type: str = "code", level: int = CODE_LEVEL
+) -> list[Problem]:
     """MBPP's test split: task ids 11-510, 500 problems; ids are the task ids."""
     _only_test(split, "mbpp")
+    _only_code(answer_type, "mbpp")
     text, where = _packaged("mbpp")
     problems = [_mbpp_problem(row, f"{where}:{i + 1}", level) for i, row in json_rows(text, where)]
     if [p.id for p in problems] != list(MBPP_TEST_IDS):
