@@ -48,7 +48,7 @@ def test_mbpp_is_the_test_split_with_the_first_test_stated() -> None:
     assert [p.id for p in problems] == list(range(11, 511))
     for p, row in zip(problems, rows, strict=True):
         gold = parse_gold(p.gold)
-        first = row["test_list"][0]
+        first = row["test_list"][0].strip()
         assert p.question.startswith(row["text"].strip()) and p.question.endswith(first)
         assert all(test in gold.tests for test in row["test_list"])
         assert gold.examples.strip().endswith(first) and gold.examples.count("assert ") == 1
