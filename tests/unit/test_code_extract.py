@@ -23,7 +23,8 @@ FENCED = "Here is my solution:\n```python\ndef f(x):\n    return x + 1\n```\nIt 
         (FENCED, "def f(x):\n    return x + 1"),
         # the last python block wins: models often show a draft, then the fix
         (
-            "```python\ndef f():\n    return 0\n```\nFixed:\n```python\ndef f():\n    return 1\n```",
+            "```python\ndef f():\n    return 0\n```\nFixed:\n"
+            "```python\ndef f():\n    return 1\n```",
             "def f():\n    return 1",
         ),
         ("```\ndef g():\n    pass\n```", "def g():\n    pass"),  # a bare fence

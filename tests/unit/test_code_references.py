@@ -26,7 +26,8 @@ def references(source: str) -> list[tuple[Problem, str]]:
         code = [row["prompt"] + row["canonical_solution"] for row in rows]
     else:
         code = [row["code"] for row in rows]
-    return [(p, f"Here is the function.\n```python\n{c}\n```\n") for p, c in zip(problems, code, strict=True)]
+    fenced = [f"Here is the function.\n```python\n{c}\n```\n" for c in code]
+    return list(zip(problems, fenced, strict=True))
 
 
 async def _grade_all(pairs: list[tuple[Problem, str]]) -> list[ExecutionResult]:
@@ -41,7 +42,8 @@ async def _examples_all(pairs: list[tuple[Problem, str]]) -> list[ExecutionResul
 def test_every_reference_solution_passes_its_tests(source: str, size: int) -> None:
     pairs = references(source)
     results = asyncio.run(_grade_all(pairs))
-    failures = [(p.id, r.outcome, r.message) for (p, _), r in zip(pairs, results, strict=True) if not r.passed]
+    outcomes = zip(pairs, results, strict=True)
+    failures = [(p.id, r.outcome, r.message) for (p, _), r in outcomes if not r.passed]
     assert len(results) == size and failures == []
 
 
