@@ -20,6 +20,7 @@ import re
 from importlib import resources
 
 from delegate.data.loaders import DATASETS, Problem, json_rows
+from delegate.data.shipped import _only_test
 from delegate.errors import ConfigError
 from delegate.scoring.code import make_gold
 
@@ -34,13 +35,6 @@ def _packaged(name: str) -> tuple[str, str]:
     file = f"{name}/test.jsonl"
     text = resources.files("delegate.data").joinpath(file).read_text("utf-8")
     return text, f"delegate/data/{file}"
-
-
-def _only_test(split: str, name: str) -> None:
-    if split != "test":
-        raise ConfigError(
-            f"the packaged {name} has only its 'test' split, not {split!r} <dataset.split>"
-        )
 
 
 def _only_code(answer_type: str, name: str) -> None:

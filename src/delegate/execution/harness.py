@@ -15,6 +15,8 @@ to their end does it write ``<nonce> P`` to the report descriptor; an exception 
 ended it); the executor reads the report and the status.
 """
 
+from __future__ import annotations
+
 import builtins
 import contextlib
 import ctypes
@@ -27,6 +29,7 @@ import resource
 import sys
 import traceback
 import types
+from typing import Any
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
@@ -43,7 +46,9 @@ _KEPT_FLAGS = (
 SETUP_FAILED = 71
 
 
-def _mount(source, target, fstype, flags, data):
+def _mount(
+    source: str | None, target: str, fstype: str | None, flags: int, data: str | None
+) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     enc = [None if v is None else v.encode() for v in (source, target, fstype, data)]
     if libc.mount(enc[0], enc[1], enc[2], ctypes.c_ulong(flags), enc[3]) != 0:
@@ -51,12 +56,12 @@ def _mount(source, target, fstype, flags, data):
         raise OSError(code, f"mount {target}: {os.strerror(code)}")
 
 
-def _unescape(match):
+def _unescape(match: re.Match[str]) -> str:
     return chr(int(match.group(1), 8))
 
 
-def _mount_points():
-    points = []
+def _mount_points() -> list[str]:
+    points: list[str] = []
     with open("/proc/self/mountinfo") as f:
         for line in f:
             # mountinfo writes space, tab, newline and backslash as octal escapes
@@ -64,7 +69,7 @@ def _mount_points():
     return points
 
 
-def isolate_filesystem(workdir, uid, gid, size):
+def isolate_filesystem(workdir: str, uid: int, gid: int, size: int) -> None:
     """Every mount read-only in this mount namespace; ``workdir`` a fresh private tmpfs."""
     _mount(None, "/", None, MS_REC | MS_PRIVATE, None)
     for point in _mount_points():
@@ -82,7 +87,7 @@ def isolate_filesystem(workdir, uid, gid, size):
     _mount("tmpfs", workdir, "tmpfs", MS_NOSUID | MS_NODEV, options)
 
 
-def drop_privileges(uid, gid):
+def drop_privileges(uid: int, gid: int) -> None:
     os.setgroups([])
     os.setgid(gid)
     os.setuid(uid)
@@ -90,14 +95,14 @@ def drop_privileges(uid, gid):
         raise OSError("the user did not change")
 
 
-def forbid_new_privileges():
+def forbid_new_privileges() -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     pr_set_no_new_privs = 38
     if libc.prctl(pr_set_no_new_privs, 1, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
 
 
-def set_limits(limits):
+def set_limits(limits: dict[str, Any]) -> None:
     cpu = int(limits["cpu_s"])
     pairs = (
         (resource.RLIMIT_CPU, cpu, cpu + 1),
@@ -111,19 +116,19 @@ def set_limits(limits):
         resource.setrlimit(which, (soft, hard))
 
 
-def close_other_fds(keep):
+def close_other_fds(keep: set[int]) -> None:
     for fd in sorted(int(n) for n in os.listdir("/proc/self/fd")):
         if fd not in keep:
             with contextlib.suppress(OSError):  # the listing's own descriptor, closed by now
                 os.close(fd)
 
 
-def _line_of(name, sources, lineno):
+def _line_of(name: str, sources: dict[str, str], lineno: int) -> str:
     lines = sources.get(name, "").splitlines()
     return lines[lineno - 1].strip() if 0 < lineno <= len(lines) else ""
 
 
-def describe(error, sources, bound):
+def describe(error: BaseException, sources: dict[str, str], bound: int) -> str:
     """One bounded line: the exception and the innermost line of the tests (else the program)."""
     try:
         kind = type(error).__name__
@@ -143,7 +148,7 @@ def describe(error, sources, bound):
         return "an exception that could not be described"
 
 
-def run_program(job, fd):
+def run_program(job: dict[str, Any], fd: int) -> None:
     """Prelude, program and tests in one fresh ``__main__``; the report only at their end."""
     nonce = job["nonce"]
     write, exit_now = os.write, os._exit
@@ -171,7 +176,7 @@ def run_program(job, fd):
         exit_now(0)
 
 
-def child(job):
+def child(job: dict[str, Any]) -> None:
     fd = job["report_fd"]
     try:
         os.chdir(job["workdir"])
@@ -186,7 +191,7 @@ def child(job):
     run_program(job, fd)
 
 
-def wait_for(pid):
+def wait_for(pid: int) -> int:
     """The child's exit code (128 + signal when killed); as PID 1, reap orphans meanwhile."""
     while True:
         done, status = os.waitpid(-1 if os.getpid() == 1 else pid, 0)
@@ -198,7 +203,7 @@ def wait_for(pid):
             )
 
 
-def main():
+def main() -> None:
     with open(sys.argv[1]) as f:
         job = json.load(f)
     fd = job["report_fd"]
