@@ -206,6 +206,7 @@ def wait_for(pid: int) -> int:
 def main() -> None:
     with open(sys.argv[1]) as f:
         job = json.load(f)
+    os.unlink(sys.argv[1])  # the nonce is in it; a program of the same user must not find it
     fd = job["report_fd"]
     try:
         if job["isolate_fs"]:
