@@ -22,7 +22,17 @@ def test_groups_offer_the_documented_options() -> None:
     assert options("strategy") == ["cascade", "llm", "router", "slm"]
     assert {"gpt-4o", "gpt-4o-mini", "local"} <= set(options("llm"))
     assert {"qwen2.5-math-1.5b", "smollm2-135m", "vllm"} <= set(options("slm"))
-    assert options("dataset") == ["gsm-hard", "gsm8k", "jsonl", "math500", "mini", "mixed", "svamp"]
+    assert options("dataset") == [
+        "gsm-hard",
+        "gsm8k",
+        "humaneval",
+        "jsonl",
+        "math500",
+        "mbpp",
+        "mini",
+        "mixed",
+        "svamp",
+    ]
     assert {"cot", "reference", "eager", "frugal"} <= set(options("prompt"))
     assert {"offline", "paper"} <= set(options("experiment"))
 
@@ -61,8 +71,12 @@ def test_every_model_option_builds(group: str) -> None:
 def test_every_prompt_set_is_complete(prompt: str) -> None:
     cfg = resolved(f"prompt={prompt}")
     prompts = PromptSet.from_config(cfg["prompt"])
-    assert "boxed" in prompts.system and "boxed" in prompts.router_system
-    assert "boxed" in prompts.tool_system and "boxed" in prompts.review_user
+    if prompt == "code":  # answers are programs in one fenced block, not boxed
+        texts = (prompts.system, prompts.router_system, prompts.tool_system, prompts.review_user)
+        assert all("```python" in text for text in texts)
+    else:
+        assert "boxed" in prompts.system and "boxed" in prompts.router_system
+        assert "boxed" in prompts.tool_system and "boxed" in prompts.review_user
     assert prompts.calculator_name != prompts.tool_name
 
 
@@ -162,10 +176,11 @@ def test_every_dataset_option_loads_and_names_its_grader(dataset: str) -> None:
 
     section = resolved(f"dataset={dataset}")["dataset"]
     assert section["name"] == section["loader"] == dataset
-    assert section["answer_type"] in (*ANSWER_TYPES, "by_source")
+    graders = (*ANSWER_TYPES, "code")  # code: delegate.scoring.code, until it joins ANSWER_TYPES
+    assert section["answer_type"] in (*graders, "by_source")
     problems = draw_sample(load_problems(section), 10, seed=1)
     assert len(problems) == 10
-    assert {p.answer_type for p in problems} <= set(ANSWER_TYPES)
+    assert {p.answer_type for p in problems} <= set(graders)
     assert all(p.source and p.level is not None for p in problems)
 
 

@@ -17,7 +17,17 @@ from ..helpers import resolved
 def test_registries_hold_the_documented_names() -> None:
     assert STRATEGIES.names() == ["cascade", "llm", "router", "slm"]
     assert BACKENDS.names() == ["llama_cpp", "openai", "transformers"]
-    assert DATASETS.names() == ["gsm-hard", "gsm8k", "jsonl", "math500", "mini", "mixed", "svamp"]
+    assert DATASETS.names() == [
+        "gsm-hard",
+        "gsm8k",
+        "humaneval",
+        "jsonl",
+        "math500",
+        "mbpp",
+        "mini",
+        "mixed",
+        "svamp",
+    ]
 
 
 def test_unknown_name_lists_known_names_and_suggests() -> None:

@@ -29,7 +29,8 @@ def test_shipped_files_match_their_sha256() -> None:
     for line in DATA.joinpath("SHA256SUMS").read_text().splitlines():
         digest, name = line.split(maxsplit=1)
         listed[name] = digest
-    assert set(listed) == {f"{s}/test.jsonl" for s in SIZES} | {"mini.jsonl"}
+    code_sets = {"humaneval/test.jsonl", "mbpp/test.jsonl"}  # tests/unit/test_code_datasets.py
+    assert set(listed) == {f"{s}/test.jsonl" for s in SIZES} | {"mini.jsonl"} | code_sets
     for name, digest in listed.items():
         assert hashlib.sha256(DATA.joinpath(name).read_bytes()).hexdigest() == digest, name
 

@@ -8,7 +8,7 @@ sample is a pure function of (dataset, split, samples, seed), so every strategy,
 sees the same problems.
 """
 
-from delegate.data import custom, mixed, shipped
+from delegate.data import code, custom, mixed, shipped
 from delegate.data.loaders import DATASETS, Problem, load_problems
 from delegate.data.sampling import Mixture, draw_sample
 from delegate.data.shipped import SOURCES
@@ -18,6 +18,7 @@ __all__ = [
     "SOURCES",
     "Mixture",
     "Problem",
+    "code",
     "custom",
     "draw_sample",
     "load_problems",

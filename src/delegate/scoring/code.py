@@ -1,0 +1,166 @@
+"""The ``code`` grader: the reply's program, run against the problem's tests in the sandbox.
+
+The answer is the last fenced ```` ```python ```` (or bare ```` ``` ````) block of the reply,
+else the whole reply when it parses as a Python module that defines or imports something, else
+nothing (``no_code``). A problem's gold (``CodeGold``, stored as JSON text in ``Problem.gold``)
+holds the hidden tests, the entry point that HumanEval's ``check(candidate)`` is called with, a
+prelude run before the program (HumanEval's prompt: its imports and helpers) and the examples the
+question states. ``grade_code`` runs the hidden tests; ``check_examples`` runs only the stated
+examples, never the hidden tests, for a cascade that verifies the small model's programs. Every
+run goes through ``delegate.execution``; nothing here executes model code itself.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from dataclasses import dataclass
+
+from delegate.execution import ExecutionResult, Sandbox, run_tests, run_tests_async
+
+_FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+-]*)[^\n]*\n(.*?)^[ \t]*```", re.M | re.S)
+_OPEN = re.compile(r"^[ \t]*```[ \t]*(python3?|py)?[ \t]*\n", re.M | re.I)
+_PYTHON = {"", "python", "python3", "py"}
+
+
+def extract_code(text: str) -> str | None:
+    """The program in a reply: the last python (or unlabelled) fenced block, an unclosed last
+    fence's remainder (a reply cut off by ``max_tokens``), else the whole reply if it is code."""
+    text = text.replace("\r\n", "\n")
+    fences = list(_FENCE.finditer(text))
+    blocks = [m.group(2) for m in fences if m.group(1).lower() in _PYTHON]
+    closed_end = fences[-1].end() if fences else 0
+    openers = [m for m in _OPEN.finditer(text) if m.start() >= closed_end]
+    if openers:
+        return text[openers[-1].end() :].strip("\n") or None
+    if blocks:
+        return blocks[-1].strip("\n") or None
+    return text.strip("\n") if _looks_like_code(text) else None
+
+
+def _looks_like_code(text: str) -> bool:
+    if "```" in text:
+        return False  # fenced, but in another language only
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return False
+    kinds = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
+    return any(isinstance(node, (*kinds, ast.Assign)) for node in tree.body)
+
+
+@dataclass(frozen=True)
+class CodeGold:
+    """A code problem's gold: hidden ``tests``, HumanEval's ``entry_point`` (``None``: the tests
+    call the function themselves), the ``prelude`` run before the program and the stated
+    ``examples`` (``""``: the question states none that can be run)."""
+
+    tests: str
+    entry_point: str | None = None
+    prelude: str = ""
+    examples: str = ""
+
+
+def make_gold(tests: str, entry_point: str | None, prelude: str, examples: str) -> str:
+    """``CodeGold`` as the JSON text a ``Problem.gold`` holds."""
+    fields = {"entry_point": entry_point, "prelude": prelude, "tests": tests, "examples": examples}
+    return json.dumps(fields, ensure_ascii=False)
+
+
+def parse_gold(gold: str) -> CodeGold:
+    """The ``CodeGold`` in a code problem's gold text."""
+    try:
+        fields = json.loads(gold)
+        return CodeGold(
+            tests=str(fields["tests"]),
+            entry_point=fields.get("entry_point"),
+            prelude=str(fields.get("prelude", "")),
+            examples=str(fields.get("examples", "")),
+        )
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise ValueError(f"not a code problem's gold (JSON with 'tests'): {e}") from None
+
+
+def _program(code: str, tests: str, entry_point: str | None, prelude: str) -> tuple[str, ...]:
+    """(code, tests, prelude) as the sandbox runs them. A program whose first line is indented is
+    the body that completes the prelude's last function (HumanEval's completion form)."""
+    first = next((line for line in code.splitlines() if line.strip()), "")
+    if first[:1] in (" ", "\t"):
+        code, prelude = prelude + code + "\n", ""
+    if entry_point:
+        tests = f"{tests}\n\ncheck({entry_point})\n"
+    return code, tests, prelude
+
+
+def grade_code(
+    text: str,
+    tests: str,
+    entry_point: str | None = None,
+    *,
+    prelude: str = "",
+    sandbox: Sandbox | None = None,
+) -> ExecutionResult:
+    """Run the reply's program (after ``prelude``) against ``tests``; with ``entry_point``, the
+    tests' ``check(candidate)`` is then called on it. ``no_code`` when the reply has none."""
+    code = extract_code(text)
+    if code is None:
+        return ExecutionResult("no_code", "the reply holds no program")
+    program, tests, prelude = _program(code, tests, entry_point, prelude)
+    return run_tests(program, tests, prelude, sandbox=sandbox)
+
+
+async def grade_code_async(
+    text: str,
+    tests: str,
+    entry_point: str | None = None,
+    *,
+    prelude: str = "",
+    sandbox: Sandbox | None = None,
+) -> ExecutionResult:
+    """``grade_code`` off the event loop."""
+    code = extract_code(text)
+    if code is None:
+        return ExecutionResult("no_code", "the reply holds no program")
+    program, tests, prelude = _program(code, tests, entry_point, prelude)
+    return await run_tests_async(program, tests, prelude, sandbox=sandbox)
+
+
+def grade_gold(text: str, gold: str, *, sandbox: Sandbox | None = None) -> ExecutionResult:
+    """Grade a reply against a code problem's gold text (its hidden tests)."""
+    g = parse_gold(gold)
+    return grade_code(text, g.tests, g.entry_point, prelude=g.prelude, sandbox=sandbox)
+
+
+async def grade_gold_async(
+    text: str, gold: str, *, sandbox: Sandbox | None = None
+) -> ExecutionResult:
+    """``grade_gold`` off the event loop."""
+    g = parse_gold(gold)
+    return await grade_code_async(text, g.tests, g.entry_point, prelude=g.prelude, sandbox=sandbox)
+
+
+def stated_examples(gold: str) -> str:
+    """The runnable examples the problem's question states (``""``: none), never its tests."""
+    return parse_gold(gold).examples
+
+
+async def check_examples_async(
+    text: str, gold: str, *, sandbox: Sandbox | None = None
+) -> ExecutionResult | None:
+    """Run the reply's program against the question's stated examples only; ``None`` when the
+    question states none that can be run."""
+    g = parse_gold(gold)
+    if not g.examples:
+        return None
+    return await grade_code_async(text, g.examples, None, prelude=g.prelude, sandbox=sandbox)
+
+
+def check_examples(
+    text: str, gold: str, *, sandbox: Sandbox | None = None
+) -> ExecutionResult | None:
+    """``check_examples_async``, blocking."""
+    g = parse_gold(gold)
+    if not g.examples:
+        return None
+    return grade_code(text, g.examples, None, prelude=g.prelude, sandbox=sandbox)
