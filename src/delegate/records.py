@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from delegate.accounting import Price, Usage
-from delegate.data import Problem
 from delegate.record_cells import COLUMN_KINDS, NOT_MEASURED, REQUIRED, read_cell
 from delegate.scoring import answers_match, extract_answer, extract_strict
 
-if TYPE_CHECKING:  # the report reads records without importing the strategies and models
+if TYPE_CHECKING:  # the report reads records without the data loaders, strategies and models
+    from delegate.data import Problem
     from delegate.strategies import ToolCallRecord, Trace
 
 # The tools' registry names (``delegate.tools``), spelled here so that reading a record does not
