@@ -29,7 +29,6 @@ import pandas as pd
 from delegate.compare.analysis.baselines import OraclePoint, oracle_point
 from delegate.compare.analysis.curves import cascade_curve
 from delegate.compare.analysis.summaries import aiq, apgr, cpt, cpt_cost, reachable_frontier
-from delegate.compare.references import alone_id
 from delegate.compare.table import Configuration, Key
 from delegate.identity import config_id
 from delegate.records import ProblemRecord
@@ -177,7 +176,7 @@ def simulated_cascade(
     """The simulated cascade of cascade configurations that share their samples (``members``,
     sorted by id); None, with a note, when it cannot be built."""
     first = members[0]
-    llm = alone_id(first, "llm")
+    llm = first.alone_id("llm")
     if llm is None or llm not in configs:
         notes.append(f"no simulated cascade for {first.label}: its LLM-only run is missing")
         return None
@@ -259,7 +258,7 @@ def families(configs: Configurations, notes: list[str]) -> list[Curve]:
         if strategy == "cascade":
             cascades.setdefault(sample_family(config.document["identity"]), []).append(config)
         elif strategy == "router":
-            llm, slm = alone_id(config, "llm"), alone_id(config, "slm")
+            llm, slm = config.alone_id("llm"), config.alone_id("slm")
             if llm and slm and llm in configs and slm in configs:
                 routers.setdefault((llm, slm), []).append(config)
     curves = [simulated_cascade(m, configs, notes) for m in cascades.values()]

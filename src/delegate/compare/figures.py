@@ -14,12 +14,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from delegate.compare.analysis.summaries import frontier, reachable_frontier
-from delegate.compare.families import Curve
-from delegate.compare.rows import ComparisonRow
-from delegate.compare.runs import RunResult
+
+if TYPE_CHECKING:  # figures draw what the report hands them
+    from delegate.compare.families import Curve
+    from delegate.compare.rows import ComparisonRow
+    from delegate.compare.runs import RunResult
 
 _COLOURS = {"llm": "tab:blue", "router": "tab:green", "cascade": "tab:purple", "slm": "tab:orange"}
 _CURVE_STYLES = {"simulated_cascade": ("tab:purple", "-"), "router_family": ("tab:green", ":")}

@@ -10,13 +10,15 @@ its problems carry: accuracy with its 95% Wilson interval, the share of problems
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from delegate.compare.analysis.intervals import proportion_interval
-from delegate.compare.rows import ComparisonRow
-from delegate.compare.table import Configuration
 from delegate.metrics import breakdown, source_group
-from delegate.records import ProblemRecord
+
+if TYPE_CHECKING:
+    from delegate.compare.rows import ComparisonRow
+    from delegate.compare.table import Configuration
+    from delegate.records import ProblemRecord
 
 FIGURES = (
     "problems",

@@ -27,7 +27,6 @@ from delegate.compare.analysis.intervals import (
     paired_counts,
 )
 from delegate.compare.table import Configuration, Key
-from delegate.identity import alone_identity, config_id
 from delegate.records import ProblemRecord
 
 BOOTSTRAP_SEED = 0
@@ -84,17 +83,10 @@ class AgainstMix:
     beats_random_mix_ci_high: float | None
 
 
-def alone_id(config: Configuration, role: str) -> str | None:
-    """The ``config_id`` of the run where ``role``'s model answers alone under ``config``'s
-    settings; None when ``config`` does not use that model."""
-    wanted = alone_identity(config.document, role)
-    return None if wanted is None else config_id(wanted)
-
-
 def reference(config: Configuration, configs: Configurations, role: str) -> Reference | None:
     """The configuration in which ``role``'s model answers alone under ``config``'s settings
     (see the module's docstring); None when the report has none."""
-    target = alone_id(config, role)
+    target = config.alone_id(role)
     if target is not None:
         return Reference(target) if target in configs else None
     mine = config.document
@@ -167,7 +159,7 @@ def _column(records: Sequence[ProblemRecord], correct: bool) -> np.ndarray:
 def against_mix(config: Configuration, configs: Configurations) -> AgainstMix | None:
     """PGR and the bootstrap test for a router or cascade whose LLM-only and SLM-only runs
     (found by identity) are in the report; None otherwise, or with no problem shared."""
-    llm, slm = alone_id(config, "llm"), alone_id(config, "slm")
+    llm, slm = config.alone_id("llm"), config.alone_id("slm")
     if llm is None or slm is None or llm not in configs or slm not in configs:
         return None
     mine, strong, weak = config.by_key, configs[llm].by_key, configs[slm].by_key

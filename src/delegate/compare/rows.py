@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from delegate.compare.families import Curve
 from delegate.compare.references import (
     AgainstMix,
     Baselines,
@@ -22,6 +21,9 @@ from delegate.compare.references import (
 )
 from delegate.compare.runs import LABEL_TAGS
 from delegate.compare.table import Configuration, report_order
+
+if TYPE_CHECKING:  # rows only read the curves' summaries
+    from delegate.compare.families import Curve
 
 _VERSUS_COLUMNS = tuple(f"vs_llm_{name}" for name in VersusLlm.__dataclass_fields__)
 _BASELINE_COLUMNS = tuple(Baselines.__dataclass_fields__)

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from delegate.compare.analysis.intervals import proportion_interval
-from delegate.compare.runs import Loaded, RunResult
-from delegate.identity import flatten, varying_settings
+from delegate.identity import alone_identity, config_id, flatten, varying_settings
 from delegate.metrics import aggregate, failed
 from delegate.records import ProblemRecord
+
+if TYPE_CHECKING:  # the table works on what ``runs`` loaded, without the store
+    from delegate.compare.runs import Loaded, RunResult
 
 Key = tuple[str, int, str]  # (seed, problem_id, question)
 
@@ -119,6 +121,12 @@ class Configuration:
     def records(self) -> list[ProblemRecord]:
         """Every seed's records, pooled."""
         return [p for r in self.runs for p in r.records]
+
+    def alone_id(self, role: str) -> str | None:
+        """The ``config_id`` of the run where ``role``'s model answers alone under this
+        configuration's settings; None when it does not use that model."""
+        wanted = alone_identity(self.document, role)
+        return None if wanted is None else config_id(wanted)
 
     @property
     def pair(self) -> str:
