@@ -11,6 +11,8 @@ from typing import Any
 
 from delegate.errors import ConfigError
 
+_PER = 1_000_000  # prices are USD per this many tokens
+
 
 @dataclass(frozen=True)
 class Usage:
@@ -55,11 +57,24 @@ class Price:
             raise ConfigError(f"prices cannot be negative <{where}.price>")
         return price
 
+    def input_cost_usd(self, tokens: int | float, cached_tokens: int | float = 0) -> float:
+        """Dollars for ``tokens`` input tokens, ``cached_tokens`` of them at the cached rate."""
+        return ((tokens - cached_tokens) * self.input + cached_tokens * self.cached_input) / _PER
+
+    def output_cost_usd(self, tokens: int | float) -> float:
+        """Dollars for ``tokens`` output tokens."""
+        return tokens * self.output / _PER
+
     def cost_usd(self, usage: Usage) -> float:
-        """Dollars for ``usage``: uncached input, cached input and output at their own rates."""
+        """Dollars for ``usage``: uncached input, cached input and output at their own rates.
+
+        With ``input_cost_usd`` and ``output_cost_usd`` (the halves, for estimates that know only
+        one side), the one place tokens become dollars. One division, so a cost is the same
+        float however it is summed.
+        """
         uncached = usage.input_tokens - usage.cached_input_tokens
         return (
             uncached * self.input
             + usage.cached_input_tokens * self.cached_input
             + usage.output_tokens * self.output
-        ) / 1_000_000
+        ) / _PER

@@ -1,6 +1,6 @@
-"""Run metrics, aggregated from per-problem rows. Names carry their units.
+"""Run metrics, aggregated from per-problem records. Names carry their units.
 
-One function serves the run (its records' rows) and the report (rows read back from MLflow, pooled
+One function serves the run (its records) and the report (records read back from MLflow, pooled
 over seeds), so a number means the same in both. Every problem that was attempted is in the
 denominator: an errored problem is scored wrong and counted in ``n_errors``, never dropped.
 Besides the fixed ``METRIC_NAMES``, a run reports the same key figures per source and per level
@@ -9,25 +9,27 @@ Besides the fixed ``METRIC_NAMES``, a run reports the same key figures per sourc
 
 from __future__ import annotations
 
-import math
 import re
 import statistics
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-# Per-problem columns whose run metric is their sum.
-SUMMED = (
-    "llm_input_tokens",
-    "llm_cached_tokens",
-    "llm_output_tokens",
-    "slm_input_tokens",
-    "slm_output_tokens",
-    "llm_cost_usd",
-    "slm_cost_usd",
-    "billed_usd",
-    "cache_hits",
-)
+from delegate.records import ProblemRecord
+
+# Per-problem figures whose run metric is their sum.
+_SUMS: dict[str, Callable[[ProblemRecord], float]] = {
+    "llm_input_tokens": lambda r: r.llm.input_tokens,
+    "llm_cached_tokens": lambda r: r.llm.cached_tokens,
+    "llm_output_tokens": lambda r: r.llm.output_tokens,
+    "slm_input_tokens": lambda r: r.slm.input_tokens,
+    "slm_output_tokens": lambda r: r.slm.output_tokens,
+    "llm_cost_usd": lambda r: r.llm.cost_usd,
+    "slm_cost_usd": lambda r: r.slm.cost_usd,
+    "billed_usd": lambda r: r.billed_usd,
+    "cache_hits": lambda r: r.cache_hits,
+}
+SUMMED = tuple(_SUMS)
 METRIC_NAMES = (
     "accuracy",
     "accuracy_strict",
@@ -51,6 +53,19 @@ METRIC_NAMES = (
 )
 
 Row = Mapping[str, Any]
+# What the metrics take: records, or per-sample rows (``ProblemRecord.to_row``'s columns; a row
+# need carry only the columns the metrics read).
+Records = Iterable[ProblemRecord | Row]
+# The columns the metrics never read, for rows handed in without them.
+_UNREAD = {"problem_id": 0, "question": "", "gold": "", "final_text": ""}
+
+
+def as_records(items: Records) -> list[ProblemRecord]:
+    """Records as they are; rows read as ``records.read_records`` reads them."""
+    return [
+        item if isinstance(item, ProblemRecord) else ProblemRecord.from_row({**_UNREAD, **item})
+        for item in items
+    ]
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -64,33 +79,20 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
 
 
-def failed(row: Row) -> bool:
-    """Whether a row's ``error`` holds an error (tables store none as None, NaN or "")."""
-    value = row.get("error")
-    return isinstance(value, str) and bool(value)
+def failed(record: ProblemRecord) -> bool:
+    """Whether the problem errored."""
+    return bool(record.error)
 
 
-def _number(value: Any) -> float:
-    """A count from a table cell: missing, None and NaN (a column an older row lacks) are 0."""
-    number = float(value or 0)
-    return 0.0 if math.isnan(number) else number
-
-
-def _total(rows: Sequence[Row], column: str) -> float:
-    return float(sum(_number(r.get(column)) for r in rows))
+def delegated(record: ProblemRecord) -> bool:
+    """At least one small-model call whose reply came back (the reader counts every tool call
+    of a row written before ``slm_tool_calls`` existed, when the small model was the only
+    tool)."""
+    return record.slm_tool_calls > 0
 
 
 def _share(part: float, whole: float) -> float:
     return part / whole if whole else 0.0
-
-
-def delegated(row: Row) -> bool:
-    """At least one small-model call whose reply came back. Rows written before
-    ``slm_tool_calls`` existed had the small model as their only tool: their tool calls count."""
-    value = row.get("slm_tool_calls")
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        value = row.get("tool_calls")
-    return _number(value) > 0
 
 
 # Per group (a source, or ``level_<k>``): ``<name>/<group>``. ``cost_usd/<group>`` is the group's
@@ -107,27 +109,19 @@ BREAKDOWN_NAMES = (
 _UNSAFE_RE = re.compile(r"[^A-Za-z0-9_.\-]")  # MLflow metric names allow little else
 
 
-def _group_metrics(rows: Sequence[Row], group: str) -> dict[str, float]:
-    n = len(rows)
-    cost = sum(float(r.get("cost_usd") or 0) for r in rows)
+def _group_metrics(records: Sequence[ProblemRecord], group: str) -> dict[str, float]:
+    n = len(records)
+    cost = sum(r.cost_usd for r in records)
     values = {
-        "accuracy": sum(bool(r["correct"]) for r in rows) / n,
-        "accuracy_strict": sum(bool(r["correct_strict"]) for r in rows) / n,
+        "accuracy": sum(r.correct for r in records) / n,
+        "accuracy_strict": sum(r.correct_strict for r in records) / n,
         "n_problems": float(n),
         "cost_usd": cost,
         "cost_per_problem_usd": cost / n,
-        "delegation_rate": sum(delegated(r) for r in rows) / n,
-        "escalation_rate": sum(_number(r.get("escalated")) > 0 for r in rows) / n,
+        "delegation_rate": sum(delegated(r) for r in records) / n,
+        "escalation_rate": sum(r.escalated for r in records) / n,
     }
     return {f"{name}/{group}": values[name] for name in BREAKDOWN_NAMES}
-
-
-def row_level(row: Row) -> int | None:
-    """A row's level; tables read back store a missing one as None or NaN."""
-    value = row.get("level")
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return int(value)
 
 
 def source_group(source: str) -> str:
@@ -135,57 +129,66 @@ def source_group(source: str) -> str:
     return _UNSAFE_RE.sub("_", source)
 
 
-def breakdown(rows: Sequence[Row]) -> dict[str, float]:
+def breakdown(items: Records) -> dict[str, float]:
     """``BREAKDOWN_NAMES`` per source (``accuracy/gsm8k``) and per level (``accuracy/level_3``),
-    sources in order of first appearance, then levels in ascending order. Rows without a source
-    or level (from older runs) are in no group."""
-    groups: dict[str, list[Row]] = defaultdict(list)
-    for r in rows:
-        if isinstance(r.get("source"), str) and r["source"]:
-            groups[source_group(r["source"])].append(r)
-    leveled = [(level, r) for r in rows if (level := row_level(r)) is not None]
-    for level, r in sorted(leveled, key=lambda pair: pair[0]):
-        groups[f"level_{level}"].append(r)
+    sources in order of first appearance, then levels in ascending order. Records without a
+    source or level (from older runs) are in no group."""
+    records = as_records(items)
+    groups: dict[str, list[ProblemRecord]] = defaultdict(list)
+    for r in records:
+        if r.source:
+            groups[source_group(r.source)].append(r)
+    for r in sorted((r for r in records if r.level is not None), key=lambda r: r.level or 0):
+        groups[f"level_{r.level}"].append(r)
     return {k: v for group, rs in groups.items() for k, v in _group_metrics(rs, group).items()}
 
 
 def aggregate(
-    rows: Sequence[Row], wall_time_s: float = 0.0, trace_wait_s: float = 0.0
+    records: Records, wall_time_s: float = 0.0, trace_wait_s: float = 0.0
 ) -> dict[str, float]:
-    """The metrics of these per-problem rows (``ProblemRecord.to_row``): ``METRIC_NAMES``, then
-    the ``breakdown`` by source and level. ``delegation_rate`` is the share of problems with at
-    least one small-model tool call whose reply came back (the calculator does not count;
-    ``calculator_calls_per_problem`` counts it), ``escalation_rate`` the share a cascade sent to
-    the large model (0 for every other strategy, which never escalates); ``tool_errors`` counts
-    tool calls that brought no usable answer back and ``tool_error_rate`` their share of all tool
-    calls; ``slm_failures`` counts small-model tool calls where the small model itself failed;
-    ``trace_wait_s`` is how long the run waited, after its last problem, for traces to be written
-    (so a run's full time is ``wall_time_s + trace_wait_s``). Rows written before a column
-    existed count it as zero."""
-    n = len(rows)
+    """The metrics of these problems: ``METRIC_NAMES``, then the ``breakdown`` by source and
+    level. ``delegation_rate`` is the share of problems with at least one small-model tool
+    call whose reply came back (the calculator does not count; ``calculator_calls_per_problem``
+    counts it), ``escalation_rate`` the share a cascade sent to the large model (0 for every
+    other strategy, which never escalates); ``tool_errors`` counts tool calls that brought no
+    usable answer back and ``tool_error_rate`` their share of all tool calls; ``slm_failures``
+    counts small-model tool calls where the small model itself failed; ``trace_wait_s`` is how
+    long the run waited, after its last problem, for traces to be written (so a run's full time
+    is ``wall_time_s + trace_wait_s``).
+
+    Args:
+        records: The problems' records (rows are read into records first; columns a row lacks
+            count as not measured, zero).
+        wall_time_s: The problem loop's wall time.
+        trace_wait_s: The wait for traces after the last problem.
+    """
+    rs = as_records(records)
+    n = len(rs)
     if n == 0:
         raise ValueError("no rows to aggregate")
-    latencies = [float(r["latency_s"]) for r in rows]
+    latencies = [r.latency_s for r in rs]
+    tool_calls = float(sum(r.tool_calls for r in rs))
+    tool_errors = float(sum(r.router.tool_errors for r in rs))
     metrics = {
-        "accuracy": sum(bool(r["correct"]) for r in rows) / n,
-        "accuracy_strict": sum(bool(r["correct_strict"]) for r in rows) / n,
+        "accuracy": sum(r.correct for r in rs) / n,
+        "accuracy_strict": sum(r.correct_strict for r in rs) / n,
         "n_problems": float(n),
-        "n_errors": float(sum(failed(r) for r in rows)),
-        "n_truncated": float(sum(bool(r.get("truncated")) for r in rows)),
+        "n_errors": float(sum(failed(r) for r in rs)),
+        "n_truncated": float(sum(r.truncated for r in rs)),
         "latency_mean_s": statistics.fmean(latencies),
         "latency_p50_s": percentile(latencies, 50),
         "latency_p95_s": percentile(latencies, 95),
         "wall_time_s": wall_time_s,
         "trace_wait_s": trace_wait_s,
-        "tool_calls_per_problem": _total(rows, "tool_calls") / n,
-        "delegation_rate": sum(delegated(r) for r in rows) / n,
-        "calculator_calls_per_problem": _total(rows, "calculator_calls") / n,
-        "tool_errors": _total(rows, "tool_errors"),
-        "tool_error_rate": _share(_total(rows, "tool_errors"), _total(rows, "tool_calls")),
-        "slm_failures": _total(rows, "slm_failures"),
-        "escalation_rate": sum(_number(r.get("escalated")) > 0 for r in rows) / n,
+        "tool_calls_per_problem": tool_calls / n,
+        "delegation_rate": sum(delegated(r) for r in rs) / n,
+        "calculator_calls_per_problem": sum(r.calculator_calls for r in rs) / n,
+        "tool_errors": tool_errors,
+        "tool_error_rate": _share(tool_errors, tool_calls),
+        "slm_failures": float(sum(r.router.slm_failures for r in rs)),
+        "escalation_rate": sum(r.escalated for r in rs) / n,
     }
-    for column in SUMMED:
-        metrics[column] = _total(rows, column)
+    for name, value in _SUMS.items():
+        metrics[name] = float(sum(value(r) for r in rs))
     metrics["cost_usd"] = metrics["llm_cost_usd"] + metrics["slm_cost_usd"]
-    return {name: metrics[name] for name in METRIC_NAMES} | breakdown(rows)
+    return {name: metrics[name] for name in METRIC_NAMES} | breakdown(rs)

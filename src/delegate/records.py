@@ -1,47 +1,102 @@
-"""Per-problem records: everything measured about one problem, graded and priced.
+"""Per-problem records: everything measured about one problem, graded and priced, and the one
+reader of their flat rows.
 
 A record is written as soon as its problem finishes; the per-sample table, the run's metrics and
-the ``results_<strategy>.json`` file are all built from records, never from anything else.
+the ``results_<strategy>.json`` file are all built from records, never from anything else. A
+record holds each model role's usage (``RoleUsage``), the router's tool details
+(``RouterDetails``) and the cascade's verdict (``CascadeDetails``); ``to_row`` flattens it into the
+per-sample columns and ``read_records`` (``ProblemRecord.from_row`` per row) is how every reader
+(resume's ``per_sample.jsonl``, the report's MLflow table) turns rows back into records. That
+reader is where a table's damage is repaired, once: MLflow's ``load_table`` reads numeric-looking
+text back as numbers (gold "42" as 42) and missing cells as NaN or None, and rows written before a
+column existed lack it; each such cell takes the value that means "not measured".
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import MISSING, dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from delegate.accounting import Price
-from delegate.data import Problem
+from delegate.accounting import Price, Usage
+from delegate.record_cells import COLUMN_KINDS, NOT_MEASURED, REQUIRED, read_cell
 from delegate.scoring import answers_match, extract_answer, extract_strict
-from delegate.tools.calculator_tool import KIND as CALCULATOR
-from delegate.tools.small_model import KIND as SMALL_MODEL
 
-if TYPE_CHECKING:  # the report reads records without importing the strategies and models
-    from delegate.strategies import Trace
+if TYPE_CHECKING:  # the report reads records without the data loaders, strategies and models
+    from delegate.data import Problem
+    from delegate.strategies import ToolCallRecord, Trace
 
-# What a row written before a field existed stands for: that field was not measured then (zero,
-# empty or none). A key missing from a row is filled from here, else from the field's default.
-_ROW_DEFAULTS: dict[str, Any] = {
-    "extracted": None,
-    "extracted_strict": None,
-    "latency_s": 0.0,
-    "llm_latency_s": 0.0,
-    "slm_latency_s": 0.0,
-    "llm_calls": 0,
-    "llm_input_tokens": 0,
-    "llm_cached_tokens": 0,
-    "llm_output_tokens": 0,
-    "slm_input_tokens": 0,
-    "slm_output_tokens": 0,
-    "llm_cost_usd": 0.0,
-    "slm_cost_usd": 0.0,
-    "cache_hits": 0,
-    "tool_calls": 0,
-    "tool_call_log": "[]",
-    "error": None,
-    "notes": None,
-}
+# The tools' registry names (``delegate.tools``), spelled here so that reading a record does not
+# import the tools.
+_SMALL_MODEL, _CALCULATOR = "small_model", "calculator"
+
+
+@dataclass(frozen=True)
+class RoleUsage:
+    """What one model role (``llm`` or ``slm``) spent on a problem: its calls, tokens (cached
+    input tokens are part of ``input_tokens``), summed latency and cost at its price."""
+
+    calls: int = 0
+    input_tokens: int = 0
+    cached_tokens: int = 0
+    output_tokens: int = 0
+    latency_s: float = 0.0
+    cost_usd: float = 0.0
+
+    @classmethod
+    def priced(cls, usage: Usage, latency_s: float, price: Price) -> RoleUsage:
+        """The role's usage as its backend measured it, priced by ``price``."""
+        return cls(
+            calls=usage.calls,
+            input_tokens=usage.input_tokens,
+            cached_tokens=usage.cached_input_tokens,
+            output_tokens=usage.output_tokens,
+            latency_s=latency_s,
+            cost_usd=price.cost_usd(usage),
+        )
+
+
+@dataclass(frozen=True)
+class RouterDetails:
+    """The router's tool calls: all of them, by tool (small-model calls whose reply came back,
+    calculator calls), those that brought no usable answer back (malformed, unknown tool, a
+    failing tool, no boxed answer), the small-model calls where the small model itself failed,
+    and the log of every call."""
+
+    tool_calls: int = 0
+    slm_tool_calls: int = 0
+    calculator_calls: int = 0
+    tool_errors: int = 0
+    slm_failures: int = 0
+    tool_call_log: tuple[dict[str, Any], ...] = ()
+
+    @classmethod
+    def of(cls, calls: Iterable[ToolCallRecord]) -> RouterDetails:
+        """Count a trace's tool calls."""
+        calls = list(calls)
+        return cls(
+            tool_calls=len(calls),
+            slm_tool_calls=sum(c.tool == _SMALL_MODEL and c.slm_text is not None for c in calls),
+            calculator_calls=sum(c.tool == _CALCULATOR for c in calls),
+            tool_errors=sum(c.error is not None for c in calls),
+            slm_failures=sum(
+                c.tool == _SMALL_MODEL and c.question is not None and c.slm_text is None
+                for c in calls
+            ),
+            tool_call_log=tuple(c.to_dict() for c in calls),
+        )
+
+
+@dataclass(frozen=True)
+class CascadeDetails:
+    """The cascade's small-model verdict (strategy=cascade only): each sample's extracted answer,
+    the majority answer, its share of the samples, and whether the problem escalated."""
+
+    slm_answers: tuple[str | None, ...] = ()
+    slm_answer: str | None = None
+    confidence: float | None = None
+    escalated: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,74 +112,203 @@ class ProblemRecord:
     correct: bool
     correct_strict: bool
     latency_s: float
-    llm_latency_s: float
-    slm_latency_s: float
-    llm_calls: int
-    llm_input_tokens: int
-    llm_cached_tokens: int
-    llm_output_tokens: int
-    slm_input_tokens: int
-    slm_output_tokens: int
-    llm_cost_usd: float
-    slm_cost_usd: float
-    cost_usd: float
-    billed_usd: float
-    cache_hits: int
-    tool_calls: int
-    tool_call_log: tuple[dict[str, Any], ...]
-    error: str | None
-    notes: str | None
+    llm: RoleUsage = RoleUsage()
+    slm: RoleUsage = RoleUsage()
+    billed_usd: float = 0.0  # what was paid: the cost less the completions replayed from cache
+    cache_hits: int = 0
+    error: str | None = None
+    notes: str | None = None
     finish_reasons: str = ""  # "<role>:<reason>" per model call, in order, space-separated
     truncated: bool = False  # the final answer was cut off by max_tokens
     source: str = ""
     level: int | None = None
     subject: str | None = None
     # The grader the problem was scored with, so the report can grade other answers (the
-    # cascade's small-model majority) the same way. Rows written before these existed: "number".
-    answer_type: str = "number"
+    # cascade's small-model majority) the same way; "" for rows written before it was recorded.
+    answer_type: str = ""
     rel_tol: float = 0.0
-    # Tool calls by tool: small-model calls whose reply came back, and calculator calls (all).
-    slm_tool_calls: int = 0
-    calculator_calls: int = 0
-    # Tool calls that brought no usable answer back (malformed, unknown tool, a failing tool, no
-    # boxed answer), and the small-model calls among them where the small model itself failed.
-    tool_errors: int = 0
-    slm_failures: int = 0
-    # The cascade's small-model verdict (strategy=cascade only): each sample's extracted answer,
-    # the majority answer, its share of the samples, and whether the problem escalated.
-    slm_answers: tuple[str | None, ...] = ()
-    slm_answer: str | None = None
-    confidence: float | None = None
-    escalated: bool = False
+    # Which extraction rule found the answer (boxed, marker, json, last_math, last_number,
+    # none); "" = not recorded.
+    extracted_by: str = ""
+    router: RouterDetails = RouterDetails()
+    cascade: CascadeDetails = CascadeDetails()
+
+    # The flat names the per-sample columns use, for the code that reads them off a record.
+    @property
+    def cost_usd(self) -> float:
+        """What the strategy cost at the configured prices, cached or not."""
+        return self.llm.cost_usd + self.slm.cost_usd
+
+    @property
+    def llm_cost_usd(self) -> float:
+        return self.llm.cost_usd
+
+    @property
+    def slm_cost_usd(self) -> float:
+        return self.slm.cost_usd
+
+    @property
+    def llm_cached_tokens(self) -> int:
+        return self.llm.cached_tokens
+
+    @property
+    def slm_input_tokens(self) -> int:
+        return self.slm.input_tokens
+
+    @property
+    def tool_calls(self) -> int:
+        return self.router.tool_calls
+
+    @property
+    def slm_tool_calls(self) -> int:
+        return self.router.slm_tool_calls
+
+    @property
+    def calculator_calls(self) -> int:
+        return self.router.calculator_calls
+
+    @property
+    def tool_call_log(self) -> tuple[dict[str, Any], ...]:
+        return self.router.tool_call_log
+
+    @property
+    def slm_answers(self) -> tuple[str | None, ...]:
+        return self.cascade.slm_answers
+
+    @property
+    def slm_answer(self) -> str | None:
+        return self.cascade.slm_answer
+
+    @property
+    def confidence(self) -> float | None:
+        return self.cascade.confidence
+
+    @property
+    def escalated(self) -> bool:
+        return self.cascade.escalated
 
     def to_row(self) -> dict[str, Any]:
-        """A flat, JSON-ready row (the tool-call log and the small model's answers as JSON
-        text, for tables)."""
-        row = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        row["tool_call_log"] = json.dumps(list(self.tool_call_log))
-        row["slm_answers"] = json.dumps(list(self.slm_answers))
-        return row
+        """A flat, JSON-ready row: the per-sample table's columns (the tool-call log and the
+        small model's answers as JSON text)."""
+        llm, slm, router, cascade = self.llm, self.slm, self.router, self.cascade
+        return {
+            "problem_id": self.problem_id,
+            "question": self.question,
+            "gold": self.gold,
+            "final_text": self.final_text,
+            "extracted": self.extracted,
+            "extracted_strict": self.extracted_strict,
+            "correct": self.correct,
+            "correct_strict": self.correct_strict,
+            "latency_s": self.latency_s,
+            "llm_latency_s": llm.latency_s,
+            "slm_latency_s": slm.latency_s,
+            "llm_calls": llm.calls,
+            "llm_input_tokens": llm.input_tokens,
+            "llm_cached_tokens": llm.cached_tokens,
+            "llm_output_tokens": llm.output_tokens,
+            "slm_input_tokens": slm.input_tokens,
+            "slm_output_tokens": slm.output_tokens,
+            "llm_cost_usd": llm.cost_usd,
+            "slm_cost_usd": slm.cost_usd,
+            "cost_usd": self.cost_usd,
+            "billed_usd": self.billed_usd,
+            "cache_hits": self.cache_hits,
+            "tool_calls": router.tool_calls,
+            "tool_call_log": json.dumps(list(router.tool_call_log)),
+            "error": self.error,
+            "notes": self.notes,
+            "finish_reasons": self.finish_reasons,
+            "truncated": self.truncated,
+            "source": self.source,
+            "level": self.level,
+            "subject": self.subject,
+            "answer_type": self.answer_type,
+            "rel_tol": self.rel_tol,
+            "slm_tool_calls": router.slm_tool_calls,
+            "calculator_calls": router.calculator_calls,
+            "tool_errors": router.tool_errors,
+            "slm_failures": router.slm_failures,
+            "slm_answers": json.dumps(list(cascade.slm_answers)),
+            "slm_answer": cascade.slm_answer,
+            "confidence": cascade.confidence,
+            "escalated": cascade.escalated,
+            "slm_calls": slm.calls,
+            "slm_cached_tokens": slm.cached_tokens,
+            "extracted_by": self.extracted_by,
+        }
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> ProblemRecord:
-        """The record ``to_row`` wrote; keys that are not fields are ignored, and fields an older
-        row lacks take the value that meant "not measured" (costs default to their parts)."""
-        values = {k: row[k] for k in cls.__dataclass_fields__ if k in row}
-        for key, default in _ROW_DEFAULTS.items():
-            values.setdefault(key, default)
-        values.setdefault("cost_usd", values["llm_cost_usd"] + values["slm_cost_usd"])
-        values.setdefault("billed_usd", values["cost_usd"])
-        missing = [
-            k
-            for k, f in cls.__dataclass_fields__.items()
-            if k not in values and f.default is MISSING
-        ]
+        """The record ``to_row`` wrote, from a row as JSON or a table read back gives it: keys
+        that are not columns are ignored, cells are repaired (``record_cells.read_cell``), and
+        columns an older row lacks (or holds as None or NaN) take the value that meant "not
+        measured" (costs default to their parts).
+
+        Raises:
+            ValueError: The row lacks a column that has no such value (``correct``, say).
+        """
+        cells = {k: read_cell(kind, row[k]) for k, kind in COLUMN_KINDS.items() if k in row}
+        values = {k: v for k, v in cells.items() if v is not None}
+        missing = [k for k in REQUIRED if k not in values]
         if missing:
             raise ValueError(f"a record row needs {', '.join(missing)}")
-        log = values["tool_call_log"]
-        values["tool_call_log"] = tuple(json.loads(log) if isinstance(log, str) else log)
-        values["slm_answers"] = tuple(json.loads(values.get("slm_answers") or "[]"))
-        return cls(**values)
+        for key, default in NOT_MEASURED.items():
+            values.setdefault(key, default)
+        values.setdefault("billed_usd", values.get("cost_usd", _total_cost(values)))
+        # Rows written before slm_tool_calls existed had the small model as their only tool.
+        values.setdefault("slm_tool_calls", values["tool_calls"])
+        return _assemble(cls, values, cells)
+
+
+def _total_cost(values: Mapping[str, Any]) -> float:
+    return float(values["llm_cost_usd"] + values["slm_cost_usd"])
+
+
+def _usage(values: Mapping[str, Any], role: str) -> RoleUsage:
+    return RoleUsage(
+        calls=values[f"{role}_calls"],
+        input_tokens=values[f"{role}_input_tokens"],
+        cached_tokens=values[f"{role}_cached_tokens"],
+        output_tokens=values[f"{role}_output_tokens"],
+        latency_s=values[f"{role}_latency_s"],
+        cost_usd=values[f"{role}_cost_usd"],
+    )
+
+
+def _assemble(
+    cls: type[ProblemRecord], values: Mapping[str, Any], cells: Mapping[str, Any]
+) -> ProblemRecord:
+    """A record from repaired, completed cells. ``cells`` holds what the row itself said, so a
+    value recorded as None (no answer extracted, no level) stays None."""
+    plain = {k: values[k] for k in _PLAIN} | {k: cells.get(k) for k in _NULLABLE}
+    plain["error"] = plain["error"] or None  # tables store "no error" as None, NaN or ""
+    router = RouterDetails(
+        **{k: values[k] for k in _ROUTER}, tool_call_log=tuple(values["tool_call_log"])
+    )
+    cascade = CascadeDetails(
+        slm_answers=tuple(values["slm_answers"]),
+        slm_answer=cells.get("slm_answer"),
+        confidence=cells.get("confidence"),
+        escalated=values["escalated"],
+    )
+    llm, slm = _usage(values, "llm"), _usage(values, "slm")
+    return cls(**plain, llm=llm, slm=slm, router=router, cascade=cascade)
+
+
+_NULLABLE = ("extracted", "extracted_strict", "error", "notes", "level", "subject")
+_PLAIN = tuple(
+    f
+    for f in ProblemRecord.__dataclass_fields__
+    if f not in ("llm", "slm", "router", "cascade", *_NULLABLE)
+)
+_ROUTER = tuple(f for f in RouterDetails.__dataclass_fields__ if f != "tool_call_log")
+
+
+def read_records(rows: Iterable[Mapping[str, Any]]) -> list[ProblemRecord]:
+    """Records from per-sample rows, however they were stored (``per_sample.jsonl``'s JSON lines,
+    MLflow's ``per_sample.json`` table read back with ``load_table``): the one reader."""
+    return [ProblemRecord.from_row(row) for row in rows]
 
 
 def make_record(
@@ -142,8 +326,6 @@ def make_record(
     extracted = extract_answer(final_text, kind)
     strict = extract_strict(final_text, kind)
     failed = error is not None
-    llm_cost = llm_price.cost_usd(trace.llm_usage)
-    slm_cost = slm_price.cost_usd(trace.slm_usage)
     return ProblemRecord(
         problem_id=problem.id,
         question=problem.question,
@@ -154,21 +336,10 @@ def make_record(
         correct=not failed and answers_match(extracted, problem.gold, kind, tol),
         correct_strict=not failed and answers_match(strict, problem.gold, kind, tol),
         latency_s=latency_s,
-        llm_latency_s=trace.llm_latency_s,
-        slm_latency_s=trace.slm_latency_s,
-        llm_calls=trace.llm_usage.calls,
-        llm_input_tokens=trace.llm_usage.input_tokens,
-        llm_cached_tokens=trace.llm_usage.cached_input_tokens,
-        llm_output_tokens=trace.llm_usage.output_tokens,
-        slm_input_tokens=trace.slm_usage.input_tokens,
-        slm_output_tokens=trace.slm_usage.output_tokens,
-        llm_cost_usd=llm_cost,
-        slm_cost_usd=slm_cost,
-        cost_usd=llm_cost + slm_cost,
+        llm=RoleUsage.priced(trace.llm_usage, trace.llm_latency_s, llm_price),
+        slm=RoleUsage.priced(trace.slm_usage, trace.slm_latency_s, slm_price),
         billed_usd=llm_price.cost_usd(trace.llm_billed) + slm_price.cost_usd(trace.slm_billed),
         cache_hits=trace.cache_hits,
-        tool_calls=len(trace.tool_calls),
-        tool_call_log=tuple(c.to_dict() for c in trace.tool_calls),
         error=error,
         notes="; ".join(trace.notes) or None,
         finish_reasons=" ".join(trace.finish_reasons),
@@ -178,17 +349,11 @@ def make_record(
         subject=problem.subject,
         answer_type=kind,
         rel_tol=tol,
-        slm_tool_calls=sum(
-            c.tool == SMALL_MODEL and c.slm_text is not None for c in trace.tool_calls
+        router=RouterDetails.of(trace.tool_calls),
+        cascade=CascadeDetails(
+            slm_answers=tuple(trace.slm_answers or ()),
+            slm_answer=trace.slm_answer,
+            confidence=trace.confidence,
+            escalated=trace.escalated,
         ),
-        calculator_calls=sum(c.tool == CALCULATOR for c in trace.tool_calls),
-        tool_errors=sum(c.error is not None for c in trace.tool_calls),
-        slm_failures=sum(
-            c.tool == SMALL_MODEL and c.question is not None and c.slm_text is None
-            for c in trace.tool_calls
-        ),
-        slm_answers=tuple(trace.slm_answers or ()),
-        slm_answer=trace.slm_answer,
-        confidence=trace.confidence,
-        escalated=trace.escalated,
     )

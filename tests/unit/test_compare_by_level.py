@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from delegate.compare.by_level import LEVEL_COLUMNS, SOURCE_COLUMNS, by_group
-from delegate.compare.report import compare, write_report
+from delegate.compare.levels import LEVEL_COLUMNS, SOURCE_COLUMNS, by_group
+from delegate.compare.report import build, write_report
 from delegate.compare.runs import Loaded, RunResult
 from delegate.identity import identity_document, run_identity
+from delegate.records import read_records
 
 from .test_compare_report import DATASET, PROMPTS, document, model
 
@@ -41,6 +42,7 @@ def runs_of(
     cost: dict[int, float],
     delegated: set[int] = frozenset(),  # type: ignore[assignment]
     escalated: set[int] = frozenset(),  # type: ignore[assignment]
+    edit: dict[int, dict[str, Any]] | None = None,
 ) -> list[tuple[RunResult, dict[str, Any]]]:
     """One run per seed of this configuration, its rows as the per-sample table holds them."""
     strategy = doc["identity"]["strategy"]
@@ -51,20 +53,25 @@ def runs_of(
             {
                 "problem_id": pid,
                 "question": f"Problem {pid}: what is {pid} + {pid}?",
+                "gold": str(2 * pid),
+                "final_text": "",
                 "correct": pid in right,
                 "correct_strict": pid in right,
                 "cost_usd": cost[pid],
+                "llm_cost_usd": cost[pid],
                 "latency_s": 1.0,
                 "tool_calls": int(pid in delegated),
                 "slm_tool_calls": int(pid in delegated),
                 "escalated": pid in escalated,
                 "source": PROBLEMS[pid][0],
                 "level": PROBLEMS[pid][1],
+                **(edit or {}).get(pid, {}),
             }
             for pid in ids
         ]
+        records = read_records(problems)
         run = RunResult(
-            f"{doc['config_id']}-{seed}", doc["config_id"], tags, seed, "s1", {}, problems
+            f"{doc['config_id']}-{seed}", doc["config_id"], tags, seed, "s1", {}, records
         )
         result.append((run, doc))
     return result
@@ -92,8 +99,8 @@ LOADED = Loaded([r for r, _ in RUNS], {d["config_id"]: d for _, d in RUNS})
 
 @pytest.fixture
 def tables() -> tuple[dict[tuple[str, int], dict[str, Any]], dict[tuple[str, str], Any]]:
-    rows, _ = compare(LOADED)
-    by_level, by_source = by_group(rows, LOADED.runs)
+    comparison = build(LOADED)
+    by_level, by_source = by_group(comparison.rows, comparison.configs.values())
     return (
         {(r["strategy"], r["level"]): r for r in by_level},
         {(r["strategy"], r["source"]): r for r in by_source},
@@ -152,9 +159,9 @@ def test_by_source(tables) -> None:
 
 
 def test_order_follows_the_comparison_then_level_and_first_appearance() -> None:
-    rows, _ = compare(LOADED)
-    by_level, by_source = by_group(rows, LOADED.runs)
-    order = [r["configuration"] for r in rows]
+    comparison = build(LOADED)
+    by_level, by_source = by_group(comparison.rows, comparison.configs.values())
+    order = [r.config.label for r in comparison.rows]
     assert [(r["configuration"], r["level"]) for r in by_level] == [
         (c, k) for c in order for k in (1, 2, 3)
     ]
@@ -164,11 +171,13 @@ def test_order_follows_the_comparison_then_level_and_first_appearance() -> None:
 
 
 def test_rows_without_level_or_source_are_in_no_group() -> None:
-    # As an older run's table reads back: NaN level, None source.
-    [(run, doc), *_] = runs_of(LLM_DOC, right={1}, cost=dict.fromkeys(PROBLEMS, DEAR))
-    run.problems[0].update(level=math.nan, source=None)  # problem 1 (svamp, level 1)
+    # As an older run's table reads back: NaN level, None source (problem 1: svamp, level 1).
+    old = {1: {"level": math.nan, "source": None}}
+    [(run, doc), *_] = runs_of(LLM_DOC, right={1}, cost=dict.fromkeys(PROBLEMS, DEAR), edit=old)
+    assert (run.records[0].level, run.records[0].source) == (None, "")
     loaded = Loaded([run], {doc["config_id"]: doc})
-    by_level, by_source = by_group(compare(loaded)[0], loaded.runs)
+    comparison = build(loaded)
+    by_level, by_source = by_group(comparison.rows, comparison.configs.values())
     assert [(r["level"], r["problems"]) for r in by_level] == [(1, 2), (2, 1)]
     assert [(r["source"], r["problems"]) for r in by_source] == [
         ("svamp", 1),

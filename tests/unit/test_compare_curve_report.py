@@ -11,12 +11,20 @@ from typing import Any
 import numpy as np
 import pytest
 
-from delegate.compare.curve_families import answer_text
-from delegate.compare.curve_report import CURVE_CSV_COLUMNS, ROW_COLUMNS, annotate
 from delegate.compare.curves import paired_bootstrap_beats_random
-from delegate.compare.report import COLUMNS, compare, markdown, write_report
+from delegate.compare.render import CURVE_CSV_COLUMNS
+from delegate.compare.report import (
+    COLUMNS,
+    ROW_COLUMNS,
+    annotate,
+    compare,
+    markdown,
+    write_report,
+)
 from delegate.compare.runs import Loaded, RunResult
 from delegate.identity import identity_document, run_identity
+from delegate.record_cells import as_text
+from delegate.records import read_records
 
 PROMPTS = {
     "system": "Solve it; answer in \\boxed{}.",
@@ -77,6 +85,7 @@ def row(pid: int, correct: bool, llm_cost: float, slm_cost: float, **extra: Any)
         "problem_id": pid,
         "question": f"Problem {pid}: what is {pid} + {pid}?",
         "gold": GOLD[pid],
+        "final_text": "",
         "correct": correct,
         "correct_strict": correct,
         "cost_usd": llm_cost + slm_cost,
@@ -100,11 +109,12 @@ def result(doc: dict[str, Any], problems: list[dict[str, Any]]) -> tuple[RunResu
         "dataset": "mini:test",
     }
     cid = doc["config_id"]
-    return RunResult(f"{cid}-1", cid, tags, "1", "s1", {}, problems), doc
+    return RunResult(f"{cid}-1", cid, tags, "1", "s1", {}, read_records(problems)), doc
 
 
-def cascade_run(threshold: float) -> tuple[RunResult, dict]:
-    """A real cascade: a problem escalates when its confidence is below the threshold."""
+def cascade_run(threshold: float, edit: Any = None) -> tuple[RunResult, dict]:
+    """A real cascade: a problem escalates when its confidence is below the threshold. ``edit``
+    changes each row before it is read (as an older or a read-back table holds it)."""
     problems = []
     for pid in GOLD:
         up = CONFIDENCE[pid] < threshold
@@ -122,6 +132,8 @@ def cascade_run(threshold: float) -> tuple[RunResult, dict]:
                 rel_tol=0.0,
             )
         )
+    for p in problems if edit else ():
+        edit(p)
     return result(cascade_doc(threshold), problems)
 
 
@@ -173,7 +185,7 @@ def test_two_thresholds_make_one_simulated_cascade_worked_by_hand() -> None:
     assert (s["oracle_strong_share"], s["oracle_accuracy"]) == (0.25, 0.75)
     assert s["oracle_cost_per_problem_usd"] == pytest.approx(0.0035)
     # Both real cascades sit on it, at their escalated shares.
-    assert sorted((m["strong_share"], m["accuracy"]) for m in curve.members) == [
+    assert sorted((m.strong_share, m.accuracy) for m in curve.members) == [
         (0.0, 0.5),
         (0.5, 0.75),
     ]
@@ -248,10 +260,10 @@ def test_one_router_is_a_point_not_a_curve_and_no_llm_run_means_no_curve() -> No
 
 
 def without_answer_type() -> tuple[RunResult, dict]:
-    old, doc = cascade_run(0.5)
-    for p in old.problems:
+    def drop(p: dict[str, Any]) -> None:
         del p["answer_type"], p["rel_tol"]
-    return old, doc
+
+    return cascade_run(0.5, drop)
 
 
 def test_rows_written_before_answer_type_fall_back_to_the_dataset(monkeypatch) -> None:
@@ -285,13 +297,14 @@ def test_report_writes_curves_csv_and_markdown(tmp_path: Path) -> None:
     [("6.0", "6.0"), (36.0, "36"), (8, "8"), (0.1, "0.1"), (-2.5, "-2.5"), (math.nan, None)],
 )
 def test_answers_read_back_as_numbers_are_graded_as_their_text(cell: Any, text: str) -> None:
-    assert answer_text(cell) == text
+    assert as_text(cell) == text
 
 
 def test_a_table_read_back_with_numbers_for_answers_grades_the_same() -> None:
-    numeric, doc = cascade_run(0.5)
-    for p in numeric.problems:  # as MLflow's load_table hands them back
+    def as_load_table_gives_it(p: dict[str, Any]) -> None:
         p["gold"] = int(p["gold"])
         p["slm_answer"] = math.nan if p["slm_answer"] is None else float(p["slm_answer"])
+
+    numeric, doc = cascade_run(0.5, as_load_table_gives_it)
     [curve] = curves_of(loaded(llm_run(), slm_run(), (numeric, doc)))[1]
     assert curve.summary["weak_accuracy"] == 0.5 and curve.summary["apgr"] == pytest.approx(0.625)

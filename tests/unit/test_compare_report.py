@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from delegate.compare.curve_report import ROW_COLUMNS
-from delegate.compare.plot import frontier
-from delegate.compare.report import COLUMNS, compare, markdown, write_report
+from delegate.compare.analysis.summaries import frontier
+from delegate.compare.report import COLUMNS, ROW_COLUMNS, compare, markdown, write_report
 from delegate.compare.runs import Loaded, RunResult
 from delegate.identity import config_id, identity_document, run_identity
+from delegate.records import read_records
 
 LLM, SLM = "big", "small"
 PROMPTS = {
@@ -71,6 +71,8 @@ def run(
         {
             "problem_id": pid,
             "question": (questions or {}).get(pid, question(pid)),
+            "gold": str(2 * pid),
+            "final_text": "",
             "correct": ok,
             "correct_strict": ok,
             "cost_usd": cost,
@@ -91,7 +93,7 @@ def run(
     metrics = {"accuracy": sum(results.values()) / n, "cost_usd": cost * n, "n_problems": n}
     tags = {"strategy": strategy, "llm": llm, "slm": slm, "prompt": "cot", "dataset": "mini:test"}
     cid = doc["config_id"]
-    return RunResult(f"{cid}-{seed}", cid, tags, seed, "s1", metrics, problems)
+    return RunResult(f"{cid}-{seed}", cid, tags, seed, "s1", metrics, read_records(problems))
 
 
 def loaded(*runs_and_docs: tuple[RunResult, dict[str, Any]]) -> Loaded:

@@ -1,11 +1,18 @@
-"""Comparing strategies on identical problems, from the MLflow store alone.
+"""Comparing strategies on identical problems, from the MLflow store alone. Nothing here calls a
+model.
 
-``python -m delegate.compare --experiment NAME [--sweep ID] [--out DIR]`` reads the finished runs
-(``runs``), aggregates each configuration over its seeds, compares it with the LLM-only
-configuration on the problems both solved (``stats``: intervals, McNemar's paired test), adds the
-oracle and random-mix baselines from the per-sample tables (``report``) and draws the
-cost-accuracy picture (``plot``); ``by_level`` gives accuracy, hand-overs and cost by level and
-by source. ``curves`` works on any per-problem table: routing and cascade curves, their APGR, CPT
-and AIQ, and a bootstrap test against the random mix; ``curve_report`` applies them to the
-report's runs (``curves.csv``, per-row PGR). Nothing here calls a model.
+``python -m delegate.compare --experiment NAME [--sweep ID] [--out DIR]``. The data flows down:
+
+- ``runs``: the store's finished runs, typed (``RunResult``, its per-sample table read into
+  records); the only module here that speaks to MLflow.
+- ``table``: the runs grouped by configuration, once; each configuration's pooled numbers.
+- ``references``: each configuration against its LLM-only and SLM-only references (paired test,
+  oracle, cost-matched random mix, PGR and the bootstrap test against the mix).
+- ``families``: the curves the logged answers trace (simulated cascades, router families).
+- ``rows``: the typed comparison row, and its flat columns; ``levels``: the same by level and
+  by source.
+- ``render`` (one cell format for CSV, JSON and Markdown), ``figures`` (``pareto.png``,
+  ``by_level.png``) and ``report``, which writes the files.
+- ``analysis``: the pure functions beneath (curves, summaries, intervals, the one random mix and
+  the one oracle); ``curves`` and ``stats`` gather their public names for users.
 """

@@ -17,7 +17,6 @@ from pathlib import Path
 
 from delegate.errors import DelegateError
 from delegate.paths import PROJECT_ROOT
-from delegate.validation import check_tracking_uri
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,23 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
 
-    import mlflow
-
     from delegate.compare.report import markdown, write_report
-    from delegate.compare.runs import load_runs
+    from delegate.compare.runs import load_runs, open_store
 
     try:
-        check_tracking_uri(args.tracking_uri)
-    except DelegateError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    if args.tracking_uri.startswith("sqlite:///"):
-        db = Path(args.tracking_uri[len("sqlite:///") :])
-        if not db.is_file():  # MLflow would create an empty store: say there is none
-            print(f"error: no MLflow store at {db}", file=sys.stderr)
-            return 2
-    mlflow.set_tracking_uri(args.tracking_uri)
-    try:
+        open_store(args.tracking_uri)
         loaded = load_runs(args.experiment, args.sweep)
     except DelegateError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -1,8 +1,11 @@
-"""Reading an experiment's finished runs back from MLflow: identity, tags, metrics, per-sample rows.
+"""Reading an experiment's finished runs back from MLflow: identity, tags, metrics and records.
 
-Runs are grouped by their configuration identity (``config_id``, see ``delegate.identity``): runs
-that differ only in runtime settings (concurrency, cache, progress) or in seed are one
-configuration. Nothing here imports the model stack.
+The one module of ``delegate.compare`` that speaks to MLflow (``open_store`` points it at a
+store; ``load_runs`` reads). Each run comes back typed: its per-sample table read into records by
+``delegate.records.read_records``, which repairs what MLflow's ``load_table`` does to the cells.
+A run's configuration is its identity (``config_id``, see ``delegate.identity``): runs that differ
+only in runtime settings (concurrency, cache, progress) or in seed are one configuration, grouped
+later, once (``table.configurations``). Nothing here imports the model stack.
 """
 
 from __future__ import annotations
@@ -11,11 +14,14 @@ import json
 import logging
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from delegate.errors import DelegateError
 from delegate.identity import CONFIG_ID_TAG, IDENTITY_FILE
+from delegate.records import ProblemRecord, read_records
 from delegate.tracking import ROLE_TAG, SWEEP_TAG, quote
+from delegate.validation import check_tracking_uri
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +35,7 @@ class NoRuns(DelegateError):
 
 @dataclass(frozen=True)
 class RunResult:
-    """One finished run: its configuration, seed, metrics and per-problem outcomes."""
+    """One finished run: its configuration, seed, metrics and per-problem records."""
 
     run_id: str
     config_id: str
@@ -37,7 +43,7 @@ class RunResult:
     seed: str
     sweep: str | None
     metrics: dict[str, float]
-    problems: list[dict[str, Any]]  # the per-sample table's rows
+    records: list[ProblemRecord]  # its per-sample table, read back
 
     @property
     def strategy(self) -> str:
@@ -52,6 +58,23 @@ class Loaded:
     runs: list[RunResult]
     documents: dict[str, dict[str, Any]]  # config_id -> its identity.json
     notes: list[str] = field(default_factory=list)
+
+
+def open_store(uri: str) -> None:
+    """Point MLflow at the store ``uri`` to read from, failing with one line when it cannot
+    work, or when a SQLite store does not exist (MLflow would create an empty one).
+
+    Raises:
+        DelegateError: The URI is unusable, or names no existing SQLite file.
+    """
+    import mlflow
+
+    check_tracking_uri(uri)
+    if uri.startswith("sqlite:///"):
+        db = Path(uri[len("sqlite:///") :])
+        if not db.is_file():
+            raise NoRuns(f"no MLflow store at {db}")
+    mlflow.set_tracking_uri(uri)
 
 
 def latest_sweep(experiment_id: str) -> str:
@@ -121,7 +144,7 @@ def load_runs(experiment: str, sweep: str | None = None) -> Loaded:
                 seed=seed,
                 sweep=tags.get(SWEEP_TAG),
                 metrics=dict(run.data.metrics),
-                problems=rows,
+                records=rows,
             )
         )
     if not results:
@@ -129,8 +152,10 @@ def load_runs(experiment: str, sweep: str | None = None) -> Loaded:
     return Loaded(results, documents, notes)
 
 
-def _per_sample_rows(client: Any, experiment_id: str, run_ids: list[str]) -> dict[str, list[Any]]:
-    """Each run's per-sample rows; a run without the table has none."""
+def _per_sample_rows(
+    client: Any, experiment_id: str, run_ids: list[str]
+) -> dict[str, list[ProblemRecord]]:
+    """Each run's per-sample records; a run without the table has none."""
     try:
         table = client.load_table(
             experiment_id, "per_sample.json", run_ids=run_ids, extra_columns=["run_id"]
@@ -138,10 +163,10 @@ def _per_sample_rows(client: Any, experiment_id: str, run_ids: list[str]) -> dic
     except Exception as e:  # no run has the table at all
         log.info("no per-sample tables: %s", e)
         return {}
-    rows_by_run: dict[str, list[Any]] = {}
+    rows_by_run: dict[str, list[dict[str, Any]]] = {}
     for row in table.to_dict(orient="records"):
         rows_by_run.setdefault(str(row["run_id"]), []).append(row)
-    return rows_by_run
+    return {run_id: read_records(rows) for run_id, rows in rows_by_run.items()}
 
 
 def _identity_document(run_id: str) -> dict[str, Any] | None:

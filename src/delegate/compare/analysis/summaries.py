@@ -1,4 +1,5 @@
-"""One-number summaries of a cost-accuracy curve (a table like ``curves.routing_curve``'s).
+"""One-number summaries of a cost-accuracy curve (a table like ``curves.routing_curve``'s), and
+the frontier of a set of operating points.
 
 - APGR (RouteLLM): how much of the accuracy gap between the weak and the strong model a router
   recovers, averaged over every share of problems it could send to the strong model.
@@ -7,17 +8,19 @@
 - AIQ (RouterBench): the average accuracy over the range of costs, on the best frontier that
   mixing the curve's operating points can reach.
 
-Each works on every point of the curve it is given; none bins the shares.
+Each works on every point of the curve it is given; none bins the shares. ``frontier`` keeps the
+(cost, accuracy) points that no other point beats (the report's picture draws it).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from delegate.compare.arrays import columns, number
+from delegate.compare.analysis.arrays import columns, number
 from delegate.errors import DelegateError
 
 _CPT_AXES = ("strong_share", "cost_per_problem")
@@ -199,3 +202,13 @@ def reachable_frontier(curve: pd.DataFrame) -> pd.DataFrame:
     cost, accuracy = columns(curve, ["cost_per_problem", "accuracy"])
     hull_cost, hull_accuracy = _frontier(cost, accuracy)
     return pd.DataFrame({"cost_per_problem": hull_cost, "accuracy": hull_accuracy})
+
+
+def frontier(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The (cost, accuracy) points no other point beats: none cheaper-or-equal and at least as
+    accurate, with one of the two strictly better. Sorted by cost."""
+    best: list[tuple[float, float]] = []
+    for cost, accuracy in sorted(points, key=lambda p: (p[0], -p[1])):
+        if not best or accuracy > best[-1][1]:
+            best.append((cost, accuracy))
+    return best

@@ -1,5 +1,5 @@
-"""Checks on the per-problem arrays and curve tables users hand to ``curves``: each either
-returns a clean float array or raises a one-line ``DelegateError`` naming the argument."""
+"""Checks on the per-problem arrays and curve tables users hand to the analysis functions: each
+either returns a clean float array or raises a one-line ``DelegateError`` naming the argument."""
 
 from __future__ import annotations
 
