@@ -62,8 +62,8 @@ def finalize(
     extra: Mapping[str, Any],
 ) -> dict[str, float]:
     """Metrics, files and the MLflow table of a run whose problems are all recorded."""
+    metrics = aggregate(records, wall_s, trace_wait_s)
     rows = [r.to_row() for r in records]
-    metrics = aggregate(rows, wall_s, trace_wait_s)
     metrics["spent_usd"] = budget.spent_usd
     metrics["possibly_billed_usd"] = budget.possibly_billed_usd
     info = {"run_id": session.run_id, "config_id": session.config_id, "tags": session.tags}

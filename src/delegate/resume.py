@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from delegate import records
 from delegate.data import Problem
 from delegate.errors import DelegateError
 from delegate.models.budget import read_spent
@@ -145,20 +146,21 @@ def spent_before(records_path: Path) -> float:
 
 def read_records(path: Path, wanted: Mapping[int, str]) -> tuple[list[ProblemRecord], float]:
     """Records of ``wanted`` problems (id -> question) that finished without error on that very
-    question, and the loop time they took.
+    question, and the loop time they took, read through the one record reader.
 
     A kill can cut the last line short; such a line is skipped (its problem is solved again).
     """
     if not path.is_file():
         return [], 0.0
-    by_id: dict[int, ProblemRecord] = {}
-    elapsed = 0.0
+    rows = []
     for line in path.read_text(encoding="utf-8").splitlines():
         try:
-            row = json.loads(line)
+            rows.append(json.loads(line))
         except json.JSONDecodeError:
             continue
-        record = ProblemRecord.from_row(row)
+    by_id: dict[int, ProblemRecord] = {}
+    elapsed = 0.0
+    for row, record in zip(rows, records.read_records(rows), strict=True):
         if wanted.get(record.problem_id) == record.question and record.error is None:
             by_id[record.problem_id] = record
             elapsed = max(elapsed, float(row.get("elapsed_s", 0.0)))
