@@ -37,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     from delegate.compare.report import markdown, write_report
     from delegate.compare.runs import load_runs, open_store
 
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        print(f"error: --out {args.out} is a file, not a directory", file=sys.stderr)
+        return 2
     try:
         open_store(args.tracking_uri)
         loaded = load_runs(args.experiment, args.sweep)
@@ -48,7 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     sweep = loaded.runs[0].sweep if args.sweep == "latest" else args.sweep
     name = sweep.replace("/", "_") if sweep else "all"
     out = args.out or PROJECT_ROOT / "comparisons" / args.experiment / name
-    files, rows = write_report(args.experiment, sweep, out, loaded)
+    try:
+        files, rows = write_report(args.experiment, sweep, out, loaded)
+    except OSError as e:  # the directory cannot be made or written
+        print(f"error: cannot write the report to {out}: {e.strerror or e}", file=sys.stderr)
+        return 2
     print(markdown(rows))
     print(f"\nwritten: {', '.join(str(f) for f in files)}", file=sys.stderr)
     return 0

@@ -126,13 +126,13 @@ def load_runs(experiment: str, sweep: str | None = None) -> Loaded:
     results, documents = [], {}
     for (cid, seed), run in newest.items():
         rows = rows_by_run.get(run.info.run_id)
-        if not rows:
-            notes.append(f"run {run.info.run_id} skipped: it has no per-sample table")
+        if isinstance(rows, str) or not rows:
+            notes.append(f"run {run.info.run_id} skipped: {rows or 'it has no per-sample table'}")
             continue
         if cid not in documents:
             document = _identity_document(run.info.run_id)
-            if document is None:
-                notes.append(f"run {run.info.run_id} skipped: it has no {IDENTITY_FILE}")
+            if isinstance(document, str):
+                notes.append(f"run {run.info.run_id} skipped: {document}")
                 continue
             documents[cid] = document
         tags = run.data.tags
@@ -154,27 +154,46 @@ def load_runs(experiment: str, sweep: str | None = None) -> Loaded:
 
 def _per_sample_rows(
     client: Any, experiment_id: str, run_ids: list[str]
-) -> dict[str, list[ProblemRecord]]:
-    """Each run's per-sample records; a run without the table has none."""
+) -> dict[str, list[ProblemRecord] | str]:
+    """Each run's per-sample records, or why it has none. One table for all runs first; if that
+    fails (one run lacks the table, or holds a broken one), each run's own, so one bad run is
+    that run's note and not every run's."""
     try:
         table = client.load_table(
             experiment_id, "per_sample.json", run_ids=run_ids, extra_columns=["run_id"]
         )
-    except Exception as e:  # no run has the table at all
-        log.info("no per-sample tables: %s", e)
-        return {}
-    rows_by_run: dict[str, list[dict[str, Any]]] = {}
-    for row in table.to_dict(orient="records"):
-        rows_by_run.setdefault(str(row["run_id"]), []).append(row)
-    return {run_id: read_records(rows) for run_id, rows in rows_by_run.items()}
+        rows_by_run: dict[str, list[dict[str, Any]]] = {}
+        for row in table.to_dict(orient="records"):
+            rows_by_run.setdefault(str(row["run_id"]), []).append(row)
+        return {run_id: read_records(rows) for run_id, rows in rows_by_run.items()}
+    except Exception as e:
+        log.info("per-sample tables read run by run: %s", e)
+    return {run_id: _one_table(client, experiment_id, run_id) for run_id in run_ids}
 
 
-def _identity_document(run_id: str) -> dict[str, Any] | None:
+def _one_table(client: Any, experiment_id: str, run_id: str) -> list[ProblemRecord] | str:
+    try:
+        table = client.load_table(experiment_id, "per_sample.json", run_ids=[run_id])
+    except Exception:
+        return "it has no per-sample table"
+    try:
+        return read_records(table.to_dict(orient="records"))
+    except (ValueError, TypeError, KeyError) as e:
+        return f"its per-sample table cannot be read ({type(e).__name__}: {e})"
+
+
+def _identity_document(run_id: str) -> dict[str, Any] | str:
+    """The run's identity document, or why it has none."""
     import mlflow
 
     try:
         text = mlflow.artifacts.load_text(f"runs:/{run_id}/{IDENTITY_FILE}")
     except Exception:  # an older run, or a store that lost the file
-        return None
-    document: dict[str, Any] = json.loads(text)
+        return f"it has no {IDENTITY_FILE}"
+    try:
+        document = json.loads(text)
+    except ValueError as e:
+        return f"its {IDENTITY_FILE} is not valid JSON ({e})"
+    if not isinstance(document, dict) or not isinstance(document.get("identity"), dict):
+        return f"its {IDENTITY_FILE} holds no identity"
     return document
