@@ -14,6 +14,7 @@ from typing import Any
 from delegate import identity
 from delegate.accounting import Price
 from delegate.config import CacheConfig, ModelConfig, RunConfig
+from delegate.config.fields import read
 from delegate.errors import ConfigError
 from delegate.models import BACKENDS, ChatModel
 from delegate.models.budget import Budget, BudgetedChatModel
@@ -125,7 +126,7 @@ def strategy_settings(config: RunConfig, name: str | None = None) -> Any:
     spec = STRATEGIES.get(name)
     if spec.settings is None:
         return None
-    return bind(spec.settings, config.section(name), where=name)
+    return read(spec.settings, config.section(name), name)
 
 
 def run_identity(

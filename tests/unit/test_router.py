@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from delegate.config.fields import read
 from delegate.data import Problem
 from delegate.models import tool_format
 from delegate.models.text_tools import TextToolModel
@@ -48,7 +49,7 @@ def make(llm: ScriptedModel, slm: ScriptedModel, protocol: str = "native", **kw)
     """The router as its registered builder makes it; ``protocol=text`` wraps the large model in
     the model layer's text tool protocol, as ``build.Models`` does."""
     large: Any = TextToolModel(llm, where="llm") if protocol == "text" else llm
-    settings = RouterSettings(**{**SETTINGS, **kw})
+    settings = read(RouterSettings, {**SETTINGS, **kw}, "router")  # as build reads the section
     router = STRATEGIES.get("router").build(ScriptedProvider(large, slm), PROMPTS, settings)
     assert isinstance(router, RouterStrategy)
     return router

@@ -14,11 +14,12 @@ router never quietly becomes another strategy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from delegate import tracing
 from delegate.accounting import Usage
+from delegate.config.fields import bounds
 from delegate.data import Problem
 from delegate.errors import ConfigError
 from delegate.models import ChatModel, Message, ToolCall
@@ -37,31 +38,23 @@ from delegate.tools.small_model import ToolError
 __all__ = ["RouterSettings", "RouterStrategy", "ToolError"]
 
 
-def _choice(value: str, allowed: tuple[str, ...], key: str) -> str:
-    if value not in allowed:
-        raise ConfigError(f"{key} must be one of {', '.join(allowed)}, got {value!r} <{key}>")
-    return value
-
-
 @dataclass(frozen=True)
 class RouterSettings:
-    """The ``router:`` config section; its defaults are written in ``conf/config.yaml``."""
+    """The ``router:`` config section; its defaults are written in ``conf/config.yaml``. Types,
+    choices and ranges are checked from these annotations when the section is read
+    (``delegate.config.fields``); ``__post_init__`` checks what they cannot say."""
 
-    max_tool_calls: int  # tool calls per problem, all tools together; then they are withdrawn
-    tool_choice: str  # auto: the large model decides | required: must call a tool on turn 1
-    tool_result: str  # boxed: the small model's \boxed{} answer only | full: its whole reply
-    on_tool_error: str  # report: tell the large model and go on | fail: the problem fails
-    tools: tuple[str, ...]  # the tools offered, by registry name (delegate.tools)
+    # tool calls per problem, all tools together; then they are withdrawn
+    max_tool_calls: int = field(metadata=bounds(0))
+    # auto: the large model decides | required: must call a tool on turn 1
+    tool_choice: Literal["auto", "required"] = "auto"
+    # boxed: the small model's \boxed{} answer only | full: its whole reply
+    tool_result: Literal["boxed", "full"] = "boxed"
+    # report: tell the large model and go on | fail: the problem fails
+    on_tool_error: Literal["report", "fail"] = "report"
+    tools: tuple[str, ...] = ("small_model",)  # the tools offered, by registry name
 
     def __post_init__(self) -> None:
-        n = self.max_tool_calls
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise ConfigError(
-                f"router.max_tool_calls must be an integer >= 0, got {n!r} <router.max_tool_calls>"
-            )
-        _choice(self.tool_choice, ("auto", "required"), "router.tool_choice")
-        _choice(self.tool_result, ("boxed", "full"), "router.tool_result")
-        _choice(self.on_tool_error, ("report", "fail"), "router.on_tool_error")
         tools = self.tools
         if isinstance(tools, str) or not all(isinstance(t, str) for t in tools or ()):
             raise ConfigError(
