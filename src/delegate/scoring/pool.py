@@ -108,15 +108,20 @@ class GradingPool:
         self.closed = False
 
     def start(self) -> GradingPool:
-        """Start the worker processes (they get ready in the background); idempotent."""
+        """Start the worker processes (milliseconds; they import math-verify in the background,
+        and a check waits for that); idempotent."""
         with self._lock:
             if self.closed:
                 raise PoolClosed("this grading pool is closed")
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="grading")
-                # From the pool's threads, which live until close(): see the docstring.
-                for _ in range(self.workers):
-                    self._executor.submit(lambda: self._idle.put(self._spawn()))
+            if self._executor is not None:
+                return self
+            self._executor = executor = ThreadPoolExecutor(
+                self.workers, thread_name_prefix="grading"
+            )
+        # From the pool's threads, which live until close(): see the module's docstring.
+        spawns = [executor.submit(self._spawn) for _ in range(self.workers)]
+        for spawn in spawns:  # started, not ready yet: a check waits for that
+            self._idle.put(spawn.result())
         return self
 
     def pids(self) -> list[int]:
