@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections import deque
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -33,7 +34,12 @@ from delegate.scoring.markers import DEFAULT_MARKERS, answer_phrase, marked_span
 log = logging.getLogger(__name__)
 
 TIMEOUT_S = 5  # per parse and per comparison, as math-verify's own default
-_NUMBER_RE = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:\s*/\s*\d+)?")
+# The last-number fallback also reads a bare LaTeX fraction of numbers ("-\frac{10}{9}").
+_NUMBER_RE = re.compile(
+    r"-?\\[dtc]?frac\{\s*\d+\s*\}\{\s*\d+\s*\}|-?\d[\d,]*(?:\.\d+)?(?:\s*/\s*\d+)?"
+)
+# "The volume of $V$ is 120" after a marker states 120.
+_STATED_RE = re.compile(r"\s(?:is|equals)\s+(?=\S)")
 _PERCENT_RE = re.compile(r"\\?%")
 
 
@@ -80,6 +86,16 @@ def _json_answer(value: str) -> str | None:
     return answer or None
 
 
+def _stated(phrase: str | None) -> str | None:
+    """What a marked sentence states: the part after its last "is" (or "equals"), without math
+    delimiters, when it has one ("The final answer is $5$", "The volume of $V$ is 120")."""
+    if phrase is None:
+        return None
+    cut = deque(_STATED_RE.finditer(phrase), maxlen=1)
+    answer = without_delimiters(phrase[cut[0].end() :]) if cut else phrase
+    return answer or None
+
+
 def extract(text: str, markers: Sequence[str]) -> Extraction:
     """The flexible reading and the rule that found it (see the module's docstring)."""
     strict = extract_strict(text)
@@ -88,7 +104,7 @@ def extract(text: str, markers: Sequence[str]) -> Extraction:
     if not text:
         return Extraction(None, "none")
     for rule, span in marked_spans(text, markers):
-        answer = _json_answer(span) if rule == "json" else answer_phrase(span)
+        answer = _json_answer(span) if rule == "json" else _stated(answer_phrase(span))
         if answer is not None:
             return Extraction(answer, rule)
     math = last_inline_math(text)
