@@ -6,14 +6,12 @@ the problem's grader)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from delegate.compare.curves import cascade_curve
 from delegate.data import draw_sample, load_problems
 from delegate.records import ProblemRecord
 from delegate.runner import run
@@ -21,10 +19,11 @@ from delegate.scoring import answers_match
 from delegate.strategies.cascade import sample_seed
 
 from ..helpers import resolved
+from .test_cascade import SEED, K, N, lands_on_curve, simulated
+from .test_cascade import _overrides as cascade_overrides
+from .test_cascade import _records as records_in_order
 
 pytestmark = pytest.mark.integration
-
-SEED, N, K = 123, 6, 4
 # Per problem, per sample (greedy first): R the gold in the sample's own spelling, W one wrong
 # answer in the sample's own spelling, X a wrong answer of that sample alone.
 PATTERNS = ["RRRR", "RRRX", "WWRX", "WWWW", "RXXX", "WRWW"]
@@ -80,33 +79,11 @@ def _servers(table_server: Any) -> tuple[Any, Any]:
 
 
 def _overrides(slm_url: str, llm_url: str, store: str, *extra: str) -> list[str]:
-    return [
-        "llm=gpt-4o",
-        f"llm.base_url={llm_url}",
-        "llm.api_key_env=null",
-        "slm=vllm",
-        f"slm.base_url={slm_url}",
-        "dataset=math500",
-        f"samples={N}",
-        f"seed={SEED}",
-        f"cascade.samples={K}",
-        "cascade.temperature=0.9",
-        "progress=false",
-        "cache.enabled=false",
-        "tracking.traces=false",
-        f"tracking.uri={store}",
-        "tracking.experiment=cascade-math500",
-        *extra,
-    ]
+    return cascade_overrides(slm_url, llm_url, store, *extra, dataset="math500")
 
 
 def _records(run_dir: Path) -> list[ProblemRecord]:
-    lines = (run_dir / "per_sample.jsonl").read_text().splitlines()
-    order = {p.id: i for i, p in enumerate(_problems())}
-    return sorted(
-        (ProblemRecord.from_row(json.loads(line)) for line in lines),
-        key=lambda r: order[r.problem_id],
-    )
+    return records_in_order(run_dir, _problems())
 
 
 def test_the_spellings_are_equal_and_the_wrong_answers_are_not() -> None:
@@ -154,17 +131,8 @@ def test_a_math500_cascade_lands_on_its_simulated_curve(
     weak = [answers_match(r.slm_answer, r.gold, r.answer_type, r.rel_tol) for r in cascade]
     # The small model's majority is right on problems 1, 2 and 5 (the earliest of a four-way tie).
     assert weak == [True, True, False, False, True, False]
-    curve = cascade_curve(
-        confidence=[r.confidence for r in cascade],
-        weak_correct=weak,
-        strong_correct=[r.correct for r in strong],
-        weak_cost=[r.slm_cost_usd for r in cascade],
-        strong_cost=[r.cost_usd for r in strong],
-    )
-    [point] = curve[np.isclose(curve["threshold"], threshold)].to_dict("records")
-    assert metrics["accuracy"] == pytest.approx(point["accuracy"])
-    assert metrics["escalation_rate"] == pytest.approx(point["strong_share"])
-    assert metrics["cost_usd"] / N == pytest.approx(point["cost_per_problem"], rel=1e-12)
+    curve = simulated(cascade, strong, weak)
+    lands_on_curve(metrics, curve, threshold)
     # By hand: problems 3 and 5 escalate (0.5 and 0.25 < 0.75); right are 1 and 2 (small
     # model) and 3 (large model): 3 of 6.
     assert [r.escalated for r in cascade] == [False, False, True, False, True, False]
