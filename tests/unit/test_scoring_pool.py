@@ -165,6 +165,35 @@ def test_no_worker_outlives_a_killed_owner(tmp_path: Path) -> None:
     assert not any(alive(p) for p in pids)
 
 
+EXITS = """
+import asyncio, sys
+from delegate.scoring.pool import shared_pool
+async def main():
+    pool = shared_pool()
+    assert (await pool.grade(r"\\boxed{1}", "1", "latex")).correct
+    print(*pool.pids(), flush=True)
+    checks = [asyncio.create_task(pool.grade(sys.argv[1], "1", "latex")) for _ in range(4)]
+    await asyncio.wait(checks, timeout=1.0)  # one runs in each worker, two wait for a worker
+asyncio.run(main())  # cancels the checks and returns: the interpreter exits with them pending
+"""
+
+
+def test_an_exit_with_checks_pending_is_prompt_and_leaves_no_worker(tmp_path: Path) -> None:
+    script = tmp_path / "exits.py"
+    script.write_text(EXITS)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, str(script), SLOW], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert (
+        time.monotonic() - started < 20
+    )  # the shared pool's limit is 10 s; no check waited it out
+    pids = [int(p) for p in done.stdout.split()]
+    assert len(pids) == 2 and not any(alive(p) for p in pids)
+
+
 def test_the_shared_pool_is_one_until_closed() -> None:
     first = shared_pool()
     assert shared_pool() is first

@@ -8,8 +8,9 @@ check that passes it has its process killed and replaced, and counts as wrong wi
 run in the caller: a round trip to a process would cost more than the check.
 
 The async methods wait in a thread of the pool's own, so the event loop goes on serving other
-problems meanwhile; a cancelled caller leaves that thread to finish its job and give the worker
-back, so a late answer is never read as the next job's.
+problems meanwhile; a caller cancelled while its check runs leaves that thread to finish the job
+and give the worker back, so a late answer is never read as the next job's, and one cancelled
+before its check started is dropped.
 
 A worker is a fresh interpreter (``python -m delegate.scoring.worker``) joined by two pipes, not a
 ``multiprocessing`` child: a fork of a process that holds other threads (a model backend's) is
@@ -31,8 +32,8 @@ import queue
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -103,7 +104,7 @@ class GradingPool:
         self._idle: queue.Queue[_Worker | None] = queue.Queue()
         self._live: set[_Worker] = set()
         self._lock = threading.Lock()
-        self._executor: ThreadPoolExecutor | None = None
+        self._lanes: _Lanes | None = None
         self._spawned = 0
         self.closed = False
 
@@ -113,13 +114,11 @@ class GradingPool:
         with self._lock:
             if self.closed:
                 raise PoolClosed("this grading pool is closed")
-            if self._executor is not None:
+            if self._lanes is not None:
                 return self
-            self._executor = executor = ThreadPoolExecutor(
-                self.workers, thread_name_prefix="grading"
-            )
+            self._lanes = lanes = _Lanes(self.workers)
         # From the pool's threads, which live until close(): see the module's docstring.
-        spawns = [executor.submit(self._spawn) for _ in range(self.workers)]
+        spawns = [lanes.submit(self._spawn) for _ in range(self.workers)]
         for spawn in spawns:  # started, not ready yet: a check waits for that
             self._idle.put(spawn.result())
         return self
@@ -145,8 +144,8 @@ class GradingPool:
             worker.end()
         for _ in range(self.workers):
             self._idle.put(None)  # wakes every thread waiting for a worker
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
+        if self._lanes is not None:
+            self._lanes.shutdown()
 
     async def __aenter__(self) -> GradingPool:
         return self.start()
@@ -193,9 +192,8 @@ class GradingPool:
 
     async def _submit(self, job: tuple[Any, ...]) -> tuple[Any, str | None]:
         self.start()
-        assert self._executor is not None
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._run, job)
+        assert self._lanes is not None
+        return await asyncio.wrap_future(self._lanes.submit(self._run, job))
 
     def _spawn(self) -> _Worker:
         worker = _Worker.start()
@@ -254,6 +252,49 @@ class GradingPool:
 
 class _TimedOut(Exception):
     pass
+
+
+_Job = tuple[Future[Any], Callable[..., Any], tuple[Any, ...]]
+
+
+class _Lanes:
+    """``n`` daemon threads that run the pool's blocking calls (a job on a worker, a worker's
+    start) for its coroutines. Daemon threads, not an executor's: at the interpreter's exit, a
+    job still waiting for a worker must not hold the exit up; the pool's ``close`` (run at exit)
+    ends the workers. A job whose caller was cancelled before it started is skipped."""
+
+    def __init__(self, n: int) -> None:
+        self._jobs: queue.SimpleQueue[
+            tuple[Future[Any], Callable[..., Any], tuple[Any, ...]] | None
+        ]
+        self._jobs = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._serve, name="grading", daemon=True) for _ in range(n)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        self._jobs.put((future, fn, args))
+        return future
+
+    def shutdown(self) -> None:
+        for _ in self._threads:
+            self._jobs.put(None)
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(10)
+
+    def _serve(self) -> None:
+        while (item := self._jobs.get()) is not None:
+            future, fn, args = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args))
+            except BaseException as e:  # the caller gets it, the lane goes on
+                future.set_exception(e)
 
 
 def _cut_off(text: str, answer_type: str, markers: Sequence[str] | None, error: str) -> Grade:
