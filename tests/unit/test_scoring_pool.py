@@ -187,9 +187,7 @@ def test_an_exit_with_checks_pending_is_prompt_and_leaves_no_worker(tmp_path: Pa
         [sys.executable, str(script), SLOW], capture_output=True, text=True, env=env, timeout=60
     )
     assert done.returncode == 0, done.stderr
-    assert (
-        time.monotonic() - started < 20
-    )  # the shared pool's limit is 10 s; no check waited it out
+    assert time.monotonic() - started < 8  # under the 10 s limit: no check was waited for
     pids = [int(p) for p in done.stdout.split()]
     assert len(pids) == 2 and not any(alive(p) for p in pids)
 
