@@ -4,6 +4,10 @@ Templates are plain text with a few named placeholders: ``{question}`` in the us
 ``{tools}`` in the router's system prompt (the offered tools' guidance sentences), ``{draft}`` in
 the cascade's review template. Nothing else is substituted, so LaTeX braces such as
 ``\\boxed{}`` need no escaping.
+
+A prompt set may also say where its answers stand when there is no ``\\boxed{}``:
+``answer_markers``, the list of phrases (and ``json:<field>`` entries) the graders try in order;
+null or absent means ``delegate.scoring.DEFAULT_MARKERS``.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from delegate.errors import ConfigError
+from delegate.scoring.markers import DEFAULT_MARKERS, check_markers
 
 PLACEHOLDER = "{question}"
 TOOLS_PLACEHOLDER = "{tools}"
@@ -55,12 +60,19 @@ class PromptSet:
     calculator_argument_description: str
     calculator_guidance: str
     review_user: str
+    answer_markers: tuple[str, ...] | None = None  # None: the graders' default markers
+
+    @property
+    def markers(self) -> tuple[str, ...]:
+        """The answer markers the graders try, in order, for answers of this prompt set."""
+        return DEFAULT_MARKERS if self.answer_markers is None else self.answer_markers
 
     @classmethod
     def from_config(cls, cfg: Any) -> PromptSet:
         values = dict(cfg)
         names = {f.name for f in fields(cls)}
-        missing, unknown = names - set(values), set(values) - names
+        optional = {"answer_markers"}
+        missing, unknown = names - optional - set(values), set(values) - names
         if missing or unknown:
             raise ConfigError(
                 f"prompt set {values.get('name')!r}: missing keys {sorted(missing)}, "
@@ -72,7 +84,8 @@ class PromptSet:
                     raise ConfigError(
                         f"the template needs a {placeholder} placeholder <prompt.{key}>"
                     )
-        return cls(**{k: str(v) for k, v in values.items()})
+        markers = values.pop("answer_markers", None)
+        return cls(**{k: str(v) for k, v in values.items()}, answer_markers=_markers(markers))
 
     def router_system_for(self, guidance: Iterable[str]) -> str:
         """The router's system prompt offering tools with these guidance sentences, one a line."""
@@ -113,3 +126,18 @@ class PromptSet:
                 },
             },
         }
+
+
+def _markers(value: Any) -> tuple[str, ...] | None:
+    """``answer_markers`` as a tuple of phrases, None for the default; ConfigError if it is not
+    a list of non-empty strings."""
+    if value is None:
+        return None
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise ConfigError(
+            f"answer_markers must be a list of phrases, got {value!r} <prompt.answer_markers>"
+        )
+    try:
+        return check_markers(list(value))
+    except ValueError as e:
+        raise ConfigError(f"{e} <prompt.answer_markers>") from None

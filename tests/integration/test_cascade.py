@@ -71,7 +71,11 @@ def _servers(table_server: Any) -> tuple[Any, Any]:
     return table_server(slm), table_server(llm)
 
 
-def _overrides(slm_url: str, llm_url: str, store: str, *extra: str) -> list[str]:
+def _overrides(
+    slm_url: str, llm_url: str, store: str, *extra: str, dataset: str = "mini"
+) -> list[str]:
+    """A cascade test's run: both models behind the table servers, ``dataset``'s first ``N``
+    problems of seed ``SEED``, ``K`` samples at temperature 0.9, nothing cached or traced."""
     return [
         "llm=gpt-4o",
         f"llm.base_url={llm_url}",
@@ -80,7 +84,7 @@ def _overrides(slm_url: str, llm_url: str, store: str, *extra: str) -> list[str]
         f"slm.base_url={slm_url}",
         "slm.price.input=0.1",
         "slm.price.output=0.4",
-        "dataset=mini",
+        f"dataset={dataset}",
         f"samples={N}",
         f"seed={SEED}",
         f"cascade.samples={K}",
@@ -89,16 +93,37 @@ def _overrides(slm_url: str, llm_url: str, store: str, *extra: str) -> list[str]
         "cache.enabled=false",
         "tracking.traces=false",
         f"tracking.uri={store}",
-        "tracking.experiment=cascade",
+        f"tracking.experiment=cascade-{dataset}",
         *extra,
     ]
 
 
-def _records(run_dir: Path) -> list[ProblemRecord]:
+def _records(run_dir: Path, problems: list[Any] | None = None) -> list[ProblemRecord]:
+    """The run's records, in the order of ``problems`` (default: this file's)."""
     lines = (run_dir / "per_sample.jsonl").read_text().splitlines()
     records = [ProblemRecord.from_row(json.loads(line)) for line in lines]
-    order = {p.id: i for i, p in enumerate(_problems())}
+    order = {p.id: i for i, p in enumerate(problems or _problems())}
     return sorted(records, key=lambda r: order[r.problem_id])
+
+
+def simulated(cascade: list[ProblemRecord], strong: list[ProblemRecord], weak: list[bool]) -> Any:
+    """The simulated cascade curve of a cascade run's records and an LLM-only run's, with
+    ``weak`` the small model's majority graded per problem."""
+    return cascade_curve(
+        confidence=[r.confidence for r in cascade],
+        weak_correct=weak,
+        strong_correct=[r.correct for r in strong],
+        weak_cost=[r.slm_cost_usd for r in cascade],
+        strong_cost=[r.cost_usd for r in strong],
+    )
+
+
+def lands_on_curve(metrics: dict[str, Any], curve: Any, threshold: float) -> None:
+    """The run's accuracy, escalation rate and cost are the curve's point at ``threshold``."""
+    [point] = curve[np.isclose(curve["threshold"], threshold)].to_dict("records")
+    assert metrics["accuracy"] == pytest.approx(point["accuracy"])
+    assert metrics["escalation_rate"] == pytest.approx(point["strong_share"])
+    assert metrics["cost_usd"] / N == pytest.approx(point["cost_per_problem"], rel=1e-12)
 
 
 def test_a_cascade_run_lands_on_the_simulated_cascade_curve(
@@ -115,17 +140,8 @@ def test_a_cascade_run_lands_on_the_simulated_cascade_curve(
     strong, cascade = _records(tmp_path / "llm"), _records(tmp_path / "cascade")
     assert [r.problem_id for r in strong] == [r.problem_id for r in cascade]
 
-    curve = cascade_curve(
-        confidence=[r.confidence for r in cascade],
-        weak_correct=[answers_match(r.slm_answer, r.gold) for r in cascade],
-        strong_correct=[r.correct for r in strong],
-        weak_cost=[r.slm_cost_usd for r in cascade],
-        strong_cost=[r.cost_usd for r in strong],
-    )
-    [point] = curve[np.isclose(curve["threshold"], threshold)].to_dict("records")
-    assert metrics["accuracy"] == pytest.approx(point["accuracy"])
-    assert metrics["escalation_rate"] == pytest.approx(point["strong_share"])
-    assert metrics["cost_usd"] / N == pytest.approx(point["cost_per_problem"], rel=1e-12)
+    weak = [answers_match(r.slm_answer, r.gold) for r in cascade]
+    lands_on_curve(metrics, simulated(cascade, strong, weak), threshold)
     # Worked by hand from the tables above: problems 3 and 5 escalate (0.50 and 0.25 < 0.75);
     # right are the first two (small model), the third (large model); 3 of 6.
     assert [r.escalated for r in cascade] == [False, False, True, False, True, False]
@@ -144,7 +160,7 @@ def test_a_cascade_run_lands_on_the_simulated_cascade_curve(
     assert all(r == llm_only[_question(r)] for r in escalations)
 
     # The logged table carries the cascade's columns.
-    [_, logged] = finished_runs(store, "cascade")
+    [_, logged] = finished_runs(store, "cascade-mini")
     table = per_sample_table(store, logged)
     assert sorted(table["escalated"].tolist()) == [False] * 4 + [True] * 2
     assert all(len(json.loads(a)) == K for a in table["slm_answers"])
@@ -234,7 +250,7 @@ def test_the_report_simulates_the_cascade_from_the_logged_runs(
     assert expected == pytest.approx(0.25)
 
     mlflow.set_tracking_uri(store)
-    files, rows = write_report("cascade", None, tmp_path / "report", load_runs("cascade"))
+    files, rows = write_report("cascade-mini", None, tmp_path / "report", load_runs("cascade-mini"))
     assert (len(slm_server.requests), len(llm_server.requests)) == served  # no model calls
     with (tmp_path / "report" / "curves.csv").open() as f:
         [curve] = list(csv.DictReader(f))

@@ -185,3 +185,76 @@ def test_records_round_trip_and_escalation_rate() -> None:
     assert back.slm_answers == () and back.confidence is None and not back.escalated
     plain = {**row, "escalated": False}
     assert aggregate([row, plain, plain, plain])["escalation_rate"] == 0.25
+
+
+# MATH-500 problems whose gold answers models often spell another way.
+MATH500_GOLDS = {43: r"3\sqrt{13}", 75: r"\frac{14}{3}"}
+
+
+@pytest.fixture(scope="module")
+def math500() -> dict[int, Problem]:
+    from delegate.data import load_problems
+
+    from ..helpers import resolved
+
+    problems = {p.id: p for p in load_problems(resolved("dataset=math500")["dataset"])}
+    assert {i: problems[i].gold for i in MATH500_GOLDS} == MATH500_GOLDS
+    assert {problems[i].answer_type for i in MATH500_GOLDS} == {"latex"}
+    return problems
+
+
+def tuple_problem() -> Problem:
+    return Problem(id=900, question="Where?", gold="(3,9)", answer_type="latex")
+
+
+SPELLINGS = [
+    (75, (r"\dfrac{14}{3}", r"\frac{14}{3}", "14/3")),
+    (43, (r"\sqrt{117}", r"3\sqrt{13}", r"3 \sqrt{13}")),
+    (None, ("(3,9)", r"\left(3, 9\right)", "(3, 9)")),
+]
+
+
+@pytest.mark.parametrize(("problem_id", "spellings"), SPELLINGS)
+def test_a_latex_answer_spelled_three_ways_is_one_answer(
+    math500: dict[int, Problem], problem_id: int | None, spellings: tuple[str, ...]
+) -> None:
+    problem = tuple_problem() if problem_id is None else math500[problem_id]
+    slm = ScriptedModel(*(boxed(s) for s in spellings))
+    llm = ScriptedModel()
+    text, trace = solve(make(slm, llm, threshold=1.0), problem)
+    assert trace.confidence == 1.0 and not trace.escalated and llm.calls == []
+    # Stored as the latex grader reads them, so the report regrades them as the run did.
+    assert trace.slm_answers == list(spellings) and trace.slm_answer == spellings[0]
+    assert answers_match(trace.slm_answer, problem.gold, "latex")
+    assert text == f"so \\boxed{{{spellings[0]}}}"
+
+
+def test_latex_answers_that_really_differ_escalate(math500: dict[int, Problem]) -> None:
+    problem = math500[75]
+    slm = ScriptedModel(boxed(r"\frac{14}{3}"), boxed(r"\frac{13}{3}"), boxed("4.6"))
+    llm = ScriptedModel(reply(r"\boxed{\frac{14}{3}}"))
+    text, trace = solve(make(slm, llm, threshold=0.5), problem)
+    assert trace.escalated and trace.confidence == pytest.approx(1 / 3)
+    assert len(llm.calls) == 1 and text == r"\boxed{\frac{14}{3}}"
+    assert trace.slm_answers == [r"\frac{14}{3}", r"\frac{13}{3}", "4.6"]
+
+
+def test_the_number_grader_still_votes_on_number_problems() -> None:
+    # 12.0 and 12 are one number; "1,2" is not a number with a thousands comma, so not 12.
+    slm = ScriptedModel(boxed("12.0"), boxed("12"), boxed("1,2"))
+    _, trace = solve(make(slm, threshold=0.6))
+    assert trace.confidence == pytest.approx(2 / 3) and not trace.escalated
+    assert trace.slm_answers == ["12.0", "12", "1,2"] and trace.slm_answer == "12.0"
+
+
+def test_the_prompt_sets_markers_read_the_samples() -> None:
+    from dataclasses import replace
+
+    prompts = replace(PROMPTS, answer_markers=("Result:",))
+    slm = ScriptedModel(*(reply("Working 3 * 4.\nResult: 12") for _ in range(3)))
+    provider = ScriptedProvider(ScriptedModel(name="llm"), slm, seed=1)
+    settings = CascadeSettings(samples=3, temperature=0.7, threshold=1.0, escalate="fresh")
+    cascade = STRATEGIES.get("cascade").build(provider, prompts, settings)
+    trace = Trace()
+    asyncio.run(cascade.solve(PROBLEM, trace))
+    assert trace.slm_answers == ["12", "12", "12"] and not trace.escalated

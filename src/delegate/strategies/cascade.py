@@ -3,9 +3,15 @@
 The small model writes ``cascade.samples`` solutions to the problem (the first greedy, the others
 sampled at ``cascade.temperature``, each with its own seed derived from the run's seed, the problem
 and the sample's index, so a rerun draws the same solutions and the response cache replays them).
-Their answers are grouped as the grader compares answers; the largest group is the majority (ties:
-the group whose first member came first) and its share of all samples is the confidence. A sample
-without an answer belongs to no group but counts among the samples.
+Each sample's answer is read, and the answers grouped, by the grader of the problem's answer type
+(``problem.answer_type``, ``problem.rel_tol``; the prompt set's answer markers): on MATH-500,
+``\\dfrac{14}{3}`` and ``\\frac{14}{3}``, or ``\\sqrt{117}`` and ``3\\sqrt{13}``, are one answer.
+Symbolic comparisons run in the shared grading pool's processes, off the event loop and under its
+time limit (one cut off counts as different). The largest group is the majority (ties: the group
+whose first member came first) and its share of all samples is the confidence. A sample without
+an answer belongs to no group but counts among the samples. ``slm_answers`` and ``slm_answer`` are
+stored as that grader reads them (LaTeX as extracted), so the report's simulated cascade regrades
+the majority against the gold exactly as a live run grades it.
 
 When the confidence reaches ``cascade.threshold`` the majority's first solution is the answer;
 otherwise the problem escalates to the large model, which answers alone (``escalate=fresh``) or
@@ -18,14 +24,16 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from delegate.data import Problem
 from delegate.errors import ConfigError
 from delegate.models import ChatModel, Completion
 from delegate.prompts import PromptSet
-from delegate.scoring import answers_match, extract_answer
+from delegate.scoring import grader
+from delegate.scoring.pool import shared_pool
 from delegate.strategies.base import STRATEGIES, ModelProvider, StrategySpec, Trace
 
 
@@ -70,18 +78,19 @@ def sample_seed(run_seed: int, problem_id: int, index: int) -> int:
     return int.from_bytes(hashlib.sha256(text).digest()[:4], "big") >> 1
 
 
-# How the grader reads and compares answers. The problem is passed so that a grader that depends
-# on the problem's answer type needs a change here only.
-def extract(text: str, problem: Problem) -> str | None:
-    return extract_answer(text)
+def extract(text: str, problem: Problem, markers: Sequence[str]) -> str | None:
+    """A sample's answer as the problem's grader reads it."""
+    return grader(problem.answer_type).extract(text, markers).answer
 
 
-def same_answer(a: str, b: str, problem: Problem) -> bool:
-    return answers_match(a, b)
+async def same_answer(a: str, b: str, problem: Problem) -> bool:
+    """Whether two samples' answers are one under the problem's grader (in the grading pool for
+    symbolic checks)."""
+    return await shared_pool().same(a, b, problem.answer_type, problem.rel_tol)
 
 
-def majority(
-    answers: Sequence[str | None], same: Callable[[str, str], bool]
+async def vote(
+    answers: Sequence[str | None], same: Callable[[str, str], Awaitable[bool]]
 ) -> tuple[int | None, float]:
     """The index of the first sample of the largest group of equal answers (ties: the group whose
     first sample comes first) and that group's share of all samples; (None, 0.0) when no sample
@@ -92,7 +101,7 @@ def majority(
             continue
         for group in groups:
             first = answers[group[0]]
-            if first is not None and same(answer, first):
+            if first is not None and await same(answer, first):
                 group.append(i)
                 break
         else:
@@ -101,6 +110,31 @@ def majority(
         return None, 0.0
     best = max(groups, key=len)  # max keeps the first of equal lengths: the earliest group
     return best[0], len(best) / len(answers)
+
+
+def majority(
+    answers: Sequence[str | None], same: Callable[[str, str], bool]
+) -> tuple[int | None, float]:
+    """``vote`` with a plain comparison function."""
+
+    async def same_now(a: str, b: str) -> bool:
+        return same(a, b)
+
+    return _finish(vote(answers, same_now))
+
+
+T = TypeVar("T")
+
+
+def _finish(coroutine: Coroutine[Any, Any, T]) -> T:
+    """The result of a coroutine that never suspends (it awaits plain functions only), without
+    an event loop: ``majority`` may be called from inside one."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+    coroutine.close()
+    raise RuntimeError("the coroutine suspended")
 
 
 class CascadeStrategy:
@@ -143,8 +177,8 @@ class CascadeStrategy:
 
     async def solve(self, problem: Problem, trace: Trace) -> str:
         completions = await self._samples(problem, trace)
-        answers = [extract(c.text, problem) for c in completions]
-        best, confidence = majority(answers, lambda a, b: same_answer(a, b, problem))
+        answers = [extract(c.text, problem, self.prompts.markers) for c in completions]
+        best, confidence = await vote(answers, lambda a, b: same_answer(a, b, problem))
         chosen = completions[best if best is not None else 0]
         trace.slm_answers = answers
         trace.slm_answer = answers[best] if best is not None else None
