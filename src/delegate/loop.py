@@ -18,6 +18,7 @@ from delegate.accounting import Price
 from delegate.data import Problem
 from delegate.models.budget import Budget, BudgetExhausted
 from delegate.records import ProblemRecord, make_record
+from delegate.scoring.answers import grade_answer
 from delegate.strategies import Strategy, Trace
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ async def solve_all(
     concurrency: int,
     on_record: Callable[[ProblemRecord], None],
     budget: Budget | None = None,
+    markers: Sequence[str] | None = None,
 ) -> tuple[list[ProblemRecord], float]:
     """Solve ``problems`` with at most ``concurrency`` in flight; return records in input order
     and the loop's wall time in seconds.
@@ -68,7 +70,7 @@ async def solve_all(
         async with gate:
             if budget is not None and budget.exhausted:
                 return None
-            record = await solve_one(problem, strategy, llm_price, slm_price)
+            record = await solve_one(problem, strategy, llm_price, slm_price, markers)
             if record is not None:
                 on_record(record)
             return record
@@ -79,9 +81,14 @@ async def solve_all(
 
 
 async def solve_one(
-    problem: Problem, strategy: Strategy, llm_price: Price, slm_price: Price
+    problem: Problem,
+    strategy: Strategy,
+    llm_price: Price,
+    slm_price: Price,
+    markers: Sequence[str] | None = None,
 ) -> ProblemRecord | None:
-    """One problem as one trace; None when the budget stopped it before it finished."""
+    """One problem as one trace, graded off the event loop by its own grader (the prompt set's
+    answer ``markers``); None when the budget stopped it before it finished."""
     trace = Trace()
     start = time.perf_counter()
     text, error = "", None
@@ -100,7 +107,8 @@ async def solve_one(
         # A replayed completion took no time now; count the time it took when it was made, so
         # a cached re-run reports the latency of the run it replays.
         latency = time.perf_counter() - start + trace.replayed_latency_s
-        record = make_record(problem, text, trace, latency, llm_price, slm_price, error)
+        grade = await grade_answer(text, problem, markers)  # never on the loop, bounded
+        record = make_record(problem, text, trace, latency, llm_price, slm_price, error, grade)
         root.set_outputs({k: getattr(record, k) for k in TRACE_OUTPUTS})
         root.set_tags(trace_tags(record))
     return record

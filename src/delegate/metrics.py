@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from delegate.records import ProblemRecord
+from delegate.scoring.grade import EXTRACTED_BY
 
 # Per-problem figures whose run metric is their sum.
 _SUMS: dict[str, Callable[[ProblemRecord], float]] = {
@@ -191,4 +192,18 @@ def aggregate(
     for name, value in _SUMS.items():
         metrics[name] = float(sum(value(r) for r in rs))
     metrics["cost_usd"] = metrics["llm_cost_usd"] + metrics["slm_cost_usd"]
-    return {name: metrics[name] for name in METRIC_NAMES} | breakdown(rs)
+    return {name: metrics[name] for name in METRIC_NAMES} | extraction_shares(rs) | breakdown(rs)
+
+
+def extraction_shares(records: Sequence[ProblemRecord]) -> dict[str, float]:
+    """``extracted_by/<rule>``: the share of answers each extraction rule found (``boxed``,
+    ``marker``, ... ``none``), so a result that rests on fallbacks shows; rows that did not
+    record it count under ``unrecorded``. ``grading_cut_off``: checks stopped at their limit."""
+    n = len(records)
+    rules = (*EXTRACTED_BY, "unrecorded")
+    counts = dict.fromkeys(rules, 0)
+    for r in records:
+        counts[r.extracted_by if r.extracted_by in counts else "unrecorded"] += 1
+    shares = {f"extracted_by/{rule}": counts[rule] / n for rule in rules}
+    shares["grading_cut_off"] = float(sum(r.grade_error is not None for r in records))
+    return shares

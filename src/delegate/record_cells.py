@@ -61,6 +61,10 @@ COLUMN_KINDS: dict[str, Kind] = {
     "slm_calls": "int",
     "slm_cached_tokens": "int",
     "extracted_by": "text",
+    "grade_error": "text",
+    "code_outcome": "text",
+    "code_message": "text",
+    "code_duration_s": "float",
 }
 
 # Columns every row has had since the first version: without them a row is no record.
@@ -92,6 +96,8 @@ NOT_MEASURED: dict[str, Any] = {
     "answer_type": "",
     "rel_tol": 0.0,
     "extracted_by": "",
+    "code_outcome": "",
+    "code_duration_s": 0.0,
     "calculator_calls": 0,
     "tool_errors": 0,
     "slm_failures": 0,

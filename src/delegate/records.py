@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from delegate.accounting import Price, Usage
 from delegate.record_cells import COLUMN_KINDS, NOT_MEASURED, REQUIRED, read_cell
-from delegate.scoring import answers_match, extract_answer, extract_strict
+from delegate.scoring import Grade
+from delegate.scoring import grade as grade_text
 
 if TYPE_CHECKING:  # the report reads records without the data loaders, strategies and models
     from delegate.data import Problem
@@ -128,8 +129,14 @@ class ProblemRecord:
     answer_type: str = ""
     rel_tol: float = 0.0
     # Which extraction rule found the answer (boxed, marker, json, last_math, last_number,
-    # none); "" = not recorded.
+    # fence, reply, none); "" = not recorded.
     extracted_by: str = ""
+    grade_error: str | None = None  # why the check was cut off (then it counts as wrong)
+    # A code answer's run against its hidden tests: passed, failed, timeout, crashed or no_code
+    # ("" for other answer types), the failing test's message (bounded) and the run's time.
+    code_outcome: str = ""
+    code_message: str | None = None
+    code_duration_s: float = 0.0
     router: RouterDetails = RouterDetails()
     cascade: CascadeDetails = CascadeDetails()
 
@@ -236,6 +243,10 @@ class ProblemRecord:
             "slm_calls": slm.calls,
             "slm_cached_tokens": slm.cached_tokens,
             "extracted_by": self.extracted_by,
+            "grade_error": self.grade_error,
+            "code_outcome": self.code_outcome,
+            "code_message": self.code_message,
+            "code_duration_s": self.code_duration_s,
         }
 
     @classmethod
@@ -296,7 +307,16 @@ def _assemble(
     return cls(**plain, llm=llm, slm=slm, router=router, cascade=cascade)
 
 
-_NULLABLE = ("extracted", "extracted_strict", "error", "notes", "level", "subject")
+_NULLABLE = (
+    "extracted",
+    "extracted_strict",
+    "error",
+    "notes",
+    "level",
+    "subject",
+    "grade_error",
+    "code_message",
+)
 _PLAIN = tuple(
     f
     for f in ProblemRecord.__dataclass_fields__
@@ -319,22 +339,29 @@ def make_record(
     llm_price: Price,
     slm_price: Price,
     error: str | None,
+    grade: Grade | None = None,
 ) -> ProblemRecord:
-    """Grade (with the problem's answer type) and price one problem from what its trace
-    measured."""
+    """Price one problem from what its trace measured, with its ``grade`` (graded here, by the
+    problem's answer type, when none is given)."""
     kind, tol = problem.answer_type, problem.rel_tol
-    extracted = extract_answer(final_text, kind)
-    strict = extract_strict(final_text, kind)
+    if grade is None:
+        grade = grade_text(final_text, problem.gold, kind, tol)
     failed = error is not None
+    run = grade.execution
     return ProblemRecord(
         problem_id=problem.id,
         question=problem.question,
         gold=problem.gold,
         final_text=final_text,
-        extracted=extracted,
-        extracted_strict=strict,
-        correct=not failed and answers_match(extracted, problem.gold, kind, tol),
-        correct_strict=not failed and answers_match(strict, problem.gold, kind, tol),
+        extracted=grade.extracted,
+        extracted_strict=grade.extracted_strict,
+        correct=not failed and grade.correct,
+        correct_strict=not failed and grade.correct_strict,
+        extracted_by=grade.extracted_by,
+        grade_error=grade.error,
+        code_outcome=run.outcome if run is not None else "",
+        code_message=(run.message or None) if run is not None else None,
+        code_duration_s=run.duration_s if run is not None else 0.0,
         latency_s=latency_s,
         llm=RoleUsage.priced(trace.llm_usage, trace.llm_latency_s, llm_price),
         slm=RoleUsage.priced(trace.slm_usage, trace.slm_latency_s, slm_price),

@@ -37,6 +37,7 @@ from delegate.loop import Progress, solve_all
 from delegate.outputs import RecordLog
 from delegate.plan import Plan, make_plan
 from delegate.records import ProblemRecord
+from delegate.scoring.pool import close_shared_pool
 from delegate.session import Session, open_session, prepare_session
 from delegate.strategies import Strategy
 
@@ -64,6 +65,8 @@ def run(
         return asyncio.run(_run(plan, models, strategy, run_dir, sweep, job))
     except asyncio.CancelledError as e:  # SIGTERM inside the loop: the run ended FAILED
         raise Terminated(str(e) or "cancelled") from None
+    finally:
+        close_shared_pool()  # its grading processes end with the run
 
 
 class Terminated(KeyboardInterrupt):
@@ -136,7 +139,13 @@ async def _solve(
     try:
         with tracing.traced_run(traced, session.store.experiment_id) as trace_stats:
             new, wall = await solve_all(
-                todo, strategy, *prices, config.concurrency, on_record, models.budget
+                todo,
+                strategy,
+                *prices,
+                config.concurrency,
+                on_record,
+                models.budget,
+                config.prompts.markers,
             )
     finally:
         progress.close()

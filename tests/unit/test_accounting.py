@@ -61,7 +61,11 @@ def test_aggregate_keeps_errors_in_the_denominator() -> None:
         _record(3, r"\boxed{11}", latency=10.0),
     ]
     m = aggregate([r.to_row() for r in records], wall_time_s=5.0)
-    assert tuple(m) == METRIC_NAMES
+    assert tuple(m)[: len(METRIC_NAMES)] == METRIC_NAMES  # then the extraction rules' shares
+    shares = {k: v for k, v in m.items() if k.startswith("extracted_by/")}
+    assert set(m) == {*METRIC_NAMES, *shares, "grading_cut_off"}
+    assert shares["extracted_by/boxed"] == 0.5 and shares["extracted_by/last_number"] == 0.25
+    assert shares["extracted_by/none"] == 0.25 and sum(shares.values()) == 1.0
     assert m["accuracy"] == 0.5 and m["accuracy_strict"] == 0.25
     assert m["n_problems"] == 4 and m["n_errors"] == 1
     assert m["latency_mean_s"] == 4.0 and m["latency_p50_s"] == 2.5

@@ -8,7 +8,14 @@ import pytest
 
 from delegate.accounting import Price, Usage
 from delegate.data import Problem
-from delegate.metrics import BREAKDOWN_NAMES, METRIC_NAMES, aggregate, breakdown
+from delegate.metrics import (
+    BREAKDOWN_NAMES,
+    METRIC_NAMES,
+    aggregate,
+    as_records,
+    breakdown,
+    extraction_shares,
+)
 from delegate.records import ProblemRecord, make_record
 from delegate.strategies import ToolCallRecord, Trace
 
@@ -66,14 +73,19 @@ def test_breakdown_by_source_and_level_on_a_hand_made_table() -> None:
 def test_aggregate_logs_the_fixed_metrics_then_the_breakdown() -> None:
     m = aggregate(ROWS, wall_time_s=1.0)
     assert tuple(m)[: len(METRIC_NAMES)] == METRIC_NAMES
-    assert {k: v for k, v in m.items() if k not in METRIC_NAMES} == breakdown(ROWS)
+    shares = extraction_shares(as_records(ROWS))
+    assert tuple(m)[len(METRIC_NAMES) : len(METRIC_NAMES) + len(shares)] == tuple(shares)
+    assert {k: v for k, v in m.items() if k not in METRIC_NAMES and k not in shares} == breakdown(
+        ROWS
+    )
     assert m["accuracy"] == pytest.approx(2 / 5)
 
 
 def test_records_without_source_or_level_are_in_no_group() -> None:
     plain = make_record(Problem(0, "q", "12"), r"\boxed{12}", Trace(), 1.0, PRICE, PRICE, None)
     assert breakdown([plain.to_row()]) == {}
-    assert tuple(aggregate([plain.to_row()], wall_time_s=1.0)) == METRIC_NAMES
+    shares = tuple(extraction_shares([plain]))
+    assert tuple(aggregate([plain.to_row()], wall_time_s=1.0)) == METRIC_NAMES + shares
 
 
 def test_source_names_are_made_safe_for_metric_names() -> None:

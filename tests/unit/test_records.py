@@ -61,7 +61,15 @@ OLD_COLUMNS = [
     "confidence",
     "escalated",
 ]
-NEW_COLUMNS = ["slm_calls", "slm_cached_tokens", "extracted_by"]
+NEW_COLUMNS = [
+    "slm_calls",
+    "slm_cached_tokens",
+    "extracted_by",
+    "grade_error",
+    "code_outcome",
+    "code_message",
+    "code_duration_s",
+]
 
 
 def record(pid: int, gold: str, text: str, **trace_values: object) -> ProblemRecord:
@@ -85,7 +93,8 @@ def test_usage_is_kept_per_role_for_both_models() -> None:
     assert (row["slm_calls"], row["slm_cached_tokens"], row["llm_calls"]) == (3, 20, 2)
     assert (row["llm_cost_usd"], row["slm_cost_usd"]) == (r.llm.cost_usd, r.slm.cost_usd)
     assert list(row) == [*OLD_COLUMNS, *NEW_COLUMNS]
-    assert row["extracted_by"] == "" and r.extracted_by == ""  # not recorded yet
+    assert row["extracted_by"] == "boxed" and r.extracted_by == "boxed"  # graded with the record
+    assert (row["grade_error"], row["code_outcome"], row["code_message"]) == (None, "", None)
 
 
 def test_price_halves_add_up_to_the_cost() -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from delegate.scoring import latex, number
+from delegate.scoring import code, latex, number
 from delegate.scoring.boxed import last_boxed
 from delegate.scoring.grade import EXTRACTED_BY, GRADERS, Grade, Grader
 from delegate.scoring.latex import GradingTimeout
@@ -48,7 +48,7 @@ __all__ = [
     "is_correct_strict",
     "last_boxed",
 ]
-_ = (latex, number)  # imported for their registration
+_ = (code, latex, number)  # imported for their registration
 
 
 def grader(answer_type: str) -> Grader:

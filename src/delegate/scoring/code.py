@@ -15,9 +15,11 @@ from __future__ import annotations
 import ast
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from delegate.execution import ExecutionResult, Sandbox, run_tests, run_tests_async
+from delegate.scoring.grade import GRADERS, Extraction, Grade
 
 _FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+-]*)[^\n]*\n(.*?)^[ \t]*```", re.M | re.S)
 _OPEN = re.compile(r"^[ \t]*```[ \t]*(python3?|py)?[ \t]*\n", re.M | re.I)
@@ -164,3 +166,54 @@ def check_examples(
     if not g.examples:
         return None
     return grade_code(text, g.examples, None, prelude=g.prelude, sandbox=sandbox)
+
+
+def _extraction(text: str) -> Extraction:
+    code = extract_code(text)
+    if code is None:
+        return Extraction(None, "none")
+    return Extraction(code, "fence" if "```" in text else "reply")
+
+
+class CodeGrader:
+    """``code`` in the grader registry. Reading a program is cheap; checking it runs the tests
+    in the sandbox (a subprocess, so it holds no lock): the run grades code answers with
+    ``grade_answer_async``, which records the execution, and ``matches`` serves the rest."""
+
+    name = "code"
+    slow = False
+
+    def extract(self, text: str, markers: Sequence[str]) -> Extraction:
+        return _extraction(text)
+
+    def extract_strict(self, text: str) -> str | None:
+        """The program in a fenced block: the code prompt's own answer format."""
+        found = _extraction(text)
+        return found.answer if found.by == "fence" else None
+
+    def matches(self, extracted: str | None, gold: str, rel_tol: float) -> bool:
+        if extracted is None:
+            return False
+        g = parse_gold(gold)
+        program, tests, prelude = _program(extracted, g.tests, g.entry_point, g.prelude)
+        return run_tests(program, tests, prelude).passed
+
+
+GRADERS.register("code")(CodeGrader())
+
+
+async def grade_answer_async(text: str, gold: str, *, sandbox: Sandbox | None = None) -> Grade:
+    """A code reply graded by one run of its program against the hidden tests; the strict
+    reading passes only when the program came in a fenced block."""
+    found = _extraction(text or "")
+    if found.answer is None:
+        result = ExecutionResult("no_code", "the reply holds no program")
+    else:
+        g = parse_gold(gold)
+        program, tests, prelude = _program(found.answer, g.tests, g.entry_point, g.prelude)
+        result = await run_tests_async(program, tests, prelude, sandbox=sandbox)
+    strict = found.answer if found.by == "fence" else None
+    passed = result.passed
+    return Grade(
+        found.answer, strict, passed, passed and strict is not None, found.by, None, result
+    )

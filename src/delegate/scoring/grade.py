@@ -10,17 +10,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from delegate.registry import Registry
 
-ExtractedBy = Literal["boxed", "marker", "json", "last_math", "last_number", "none"]
+if TYPE_CHECKING:
+    from delegate.execution import ExecutionResult
+
+# ``fence`` and ``reply`` are the code grader's: a fenced block, or a whole reply that is code.
+ExtractedBy = Literal[
+    "boxed", "marker", "json", "last_math", "last_number", "fence", "reply", "none"
+]
 EXTRACTED_BY: tuple[ExtractedBy, ...] = (
     "boxed",
     "marker",
     "json",
     "last_math",
     "last_number",
+    "fence",
+    "reply",
     "none",
 )
 
@@ -45,6 +53,7 @@ class Grade:
     correct_strict: bool
     extracted_by: ExtractedBy
     error: str | None = None
+    execution: ExecutionResult | None = None  # a code answer's run against its tests
 
 
 class Grader(Protocol):
