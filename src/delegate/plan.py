@@ -30,4 +30,16 @@ def make_plan(plain: Mapping[str, Any]) -> Plan:
     check_tracking_uri(config.tracking.uri)
     dataset = load_problems(config.dataset.section)
     problems = draw_sample(dataset, config.samples, config.seed)
+    if any(p.answer_type == "code" for p in problems):
+        _prepare_sandbox(config)
     return Plan(config, dataset, problems)
+
+
+def _prepare_sandbox(config: RunConfig) -> None:
+    """The shared sandbox with the run's ``code.*`` limits; what it cannot protect on this
+    machine is said once, before any program runs."""
+    from delegate.execution import Limits, configure_default, protections
+
+    limits = Limits(timeout_s=config.code.timeout_s, memory_bytes=config.code.memory_mb * 2**20)
+    configure_default(limits)
+    protections()  # detected once; it logs what this machine cannot protect

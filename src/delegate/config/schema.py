@@ -44,6 +44,14 @@ class TrackingConfig:
 
 
 @dataclass(frozen=True)
+class CodeConfig:
+    """How model-written programs are run (``delegate.execution``): per program."""
+
+    timeout_s: float = field(default=10.0, metadata=bounds(0.0, 600.0, open_low=True))
+    memory_mb: int = field(default=4096, metadata=bounds(64))
+
+
+@dataclass(frozen=True)
 class GenerationLimits:
     """Settings every backend shares, checked wherever a model section sets them (the rest of a
     model section belongs to its backend, which checks it by signature)."""
@@ -113,6 +121,7 @@ class _TopLevel:
     router: dict = field(default_factory=dict)
     cascade: dict = field(default_factory=dict)
     cache: CacheConfig = field(default_factory=CacheConfig)
+    code: CodeConfig = field(default_factory=CodeConfig)
     budget_usd: float | None = field(default=None, metadata=bounds(0.0, open_low=True))
     dry_run: bool = False
     retry_errors: bool = False
@@ -122,6 +131,7 @@ TOP_LEVEL_KEYS = tuple(_TopLevel.__dataclass_fields__)
 SECTION_KEYS = {
     "cache": tuple(CacheConfig.__dataclass_fields__),
     "tracking": tuple(TrackingConfig.__dataclass_fields__),
+    "code": tuple(CodeConfig.__dataclass_fields__),
 }
 
 
@@ -136,6 +146,7 @@ class RunConfig:
     prompts: PromptSet
     tracking: TrackingConfig
     cache: CacheConfig
+    code: CodeConfig
     samples: int | Literal["all"]
     seed: int
     concurrency: int
@@ -175,6 +186,7 @@ def parse_config(plain: Mapping[str, Any]) -> RunConfig:
         prompts=PromptSet.from_config(top.prompt),
         tracking=top.tracking,
         cache=top.cache,
+        code=top.code,
         samples=top.samples,
         seed=top.seed,
         concurrency=top.concurrency,

@@ -43,7 +43,13 @@ keeps that user's read access to files.
 from delegate.execution.launch import SandboxError
 from delegate.execution.protections import Protections, detect
 from delegate.execution.result import OUTCOMES, ExecutionResult, Limits, Outcome
-from delegate.execution.sandbox import Sandbox, default_sandbox, run_tests, run_tests_async
+from delegate.execution.sandbox import (
+    Sandbox,
+    configure_default,
+    default_sandbox,
+    run_tests,
+    run_tests_async,
+)
 
 
 def protections() -> Protections:
@@ -59,6 +65,7 @@ __all__ = [
     "Protections",
     "Sandbox",
     "SandboxError",
+    "configure_default",
     "default_sandbox",
     "protections",
     "run_tests",

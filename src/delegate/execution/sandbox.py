@@ -82,6 +82,16 @@ def default_sandbox() -> Sandbox:
         return _default
 
 
+def configure_default(limits: Limits) -> Sandbox:
+    """Give the shared sandbox these limits (a run's ``code.*`` settings); returns it."""
+    global _default
+    with _default_lock:
+        old, _default = _default, Sandbox(limits)
+    if old is not None:
+        old.close()
+    return _default
+
+
 def run_tests(
     code: str, tests: str, prelude: str = "", *, sandbox: Sandbox | None = None
 ) -> ExecutionResult:

@@ -1,0 +1,88 @@
+"""Whole runs on the code datasets against a real local OpenAI-compatible server that answers
+every problem with its published reference solution (pass@1 must be 1.0), or with a wrong one
+(0.0); each program runs in the real sandbox, and its outcome is in the per-sample table."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from delegate.runner import run
+
+from ..helpers import finished_runs, per_sample_table, resolved
+
+pytestmark = pytest.mark.integration
+
+
+def reference_replies(source: str) -> dict[str, str]:
+    """Each problem's question (as the code loaders state it) -> a model-like reply holding
+    the reference solution in a fenced block."""
+    from delegate.data import load_problems
+
+    rows = [
+        json.loads(line)
+        for line in resources.files("delegate.data").joinpath(f"{source}/test.jsonl").open()
+    ]
+    code = [
+        r["prompt"] + r["canonical_solution"] if source == "humaneval" else r["code"] for r in rows
+    ]
+    problems = load_problems({"name": source})
+    return {
+        p.question: f"Here is the function.\n```python\n{c}\n```\n"
+        for p, c in zip(problems, code, strict=True)
+    }
+
+
+def code_run(url: str, store: str, run_dir: Path, source: str, experiment: str) -> dict:
+    return run(
+        resolved(
+            "strategy=llm",
+            "llm=gpt-4o",
+            f"llm.base_url={url}",
+            "llm.api_key_env=null",
+            f"dataset={source}",
+            "prompt=code",
+            "samples=all",
+            "concurrency=16",
+            "progress=false",
+            "cache.enabled=false",
+            "tracking.traces=false",
+            f"tracking.uri={store}",
+            f"tracking.experiment={experiment}",
+        ),
+        run_dir,
+    )
+
+
+@pytest.mark.parametrize(("source", "size"), [("humaneval", 164), ("mbpp", 500)])
+def test_reference_solutions_score_one_and_wrong_ones_zero(
+    table_server: Any, store: str, tmp_path: Path, source: str, size: int
+) -> None:
+    replies = reference_replies(source)
+
+    def answer(request: dict) -> tuple[str, int, int]:
+        question = request["messages"][-1]["content"]
+        found = [reply for q, reply in replies.items() if q.strip() in question]
+        return (found[0] if len(found) == 1 else "no idea", 100, 50)
+
+    server = table_server(answer)
+    metrics = code_run(server.url, store, tmp_path / "right", source, f"code-{source}")
+    assert metrics["n_problems"] == size and metrics["n_errors"] == 0
+    assert metrics["accuracy"] == 1.0 and metrics["accuracy_strict"] == 1.0
+    assert metrics["extracted_by/fence"] == 1.0
+    [logged] = finished_runs(store, f"code-{source}")
+    table = per_sample_table(store, logged)
+    assert set(table["code_outcome"]) == {"passed"} and len(table) == size
+    assert (table["code_duration_s"] > 0).all()
+
+    wrong = table_server(lambda request: ("```python\ndef f():\n    return None\n```", 100, 50))
+    metrics = code_run(wrong.url, store, tmp_path / "wrong", source, f"code-{source}-wrong")
+    assert metrics["accuracy"] == 0.0 and metrics["n_problems"] == size
+    [logged] = finished_runs(store, f"code-{source}-wrong")
+    table = per_sample_table(store, logged)
+    assert set(table["code_outcome"]) <= {"failed", "crashed"}
+    assert table["code_message"].notna().all()  # the failing test's message, bounded
