@@ -86,3 +86,58 @@ def test_reference_solutions_score_one_and_wrong_ones_zero(
     table = per_sample_table(store, logged)
     assert set(table["code_outcome"]) <= {"failed", "crashed"}
     assert table["code_message"].notna().all()  # the failing test's message, bounded
+
+
+def test_a_test_verified_cascade_escalates_exactly_the_problems_whose_samples_fail(
+    table_server: Any, store: str, tmp_path: Path
+) -> None:
+    """``cascade.confidence=tests``: the small model's samples run against the stated examples
+    only; a problem escalates exactly when none passes, and the large model answers it."""
+    from delegate.data import draw_sample, load_problems
+    from delegate.scoring.code import stated_examples
+
+    replies = reference_replies("humaneval")
+    sample = draw_sample(load_problems({"name": "humaneval"}), 8, seed=5)
+    with_examples = [p for p in sample if stated_examples(p.gold)]
+    broken = {p.question.strip() for p in with_examples[::2]}  # the small model fails these
+    assert broken and len(broken) < len(with_examples)
+
+    def answer(request: dict) -> tuple[str, int, int]:
+        question = request["messages"][-1]["content"]
+        [reply] = [r for q, r in replies.items() if q.strip() in question]
+        small = request["model"] != "gpt-4o"
+        if small and any(q in question for q in broken):
+            return ("```python\ndef nothing():\n    return None\n```", 100, 20)
+        return (reply, 100, 50)
+
+    server = table_server(answer)
+    metrics = run(
+        resolved(
+            "strategy=cascade",
+            "llm=gpt-4o",
+            f"llm.base_url={server.url}",
+            "llm.api_key_env=null",
+            "slm=vllm",
+            f"slm.base_url={server.url}",
+            "dataset=humaneval",
+            "prompt=code",
+            "samples=8",
+            "seed=5",
+            "cascade.samples=2",
+            "cascade.confidence=tests",
+            "progress=false",
+            "cache.enabled=false",
+            "tracking.traces=false",
+            f"tracking.uri={store}",
+            "tracking.experiment=code-cascade",
+        ),
+        tmp_path / "run",
+    )
+    rows = [json.loads(line) for line in (tmp_path / "run" / "per_sample.jsonl").open()]
+    escalated = {r["question"].strip() for r in rows if r["escalated"]}
+    no_examples = {p.question.strip() for p in sample if not stated_examples(p.gold)}
+    assert escalated == broken | no_examples  # nothing to verify: escalated too
+    assert metrics["accuracy"] == 1.0  # the large model answered what the small one failed
+    kept = [r for r in rows if not r["escalated"]]
+    assert kept and all(r["confidence"] == 1.0 for r in kept)
+    assert all(r["confidence"] == 0.0 for r in rows if r["question"].strip() in broken)

@@ -25,49 +25,45 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
 
+from delegate.config.fields import bounds
 from delegate.data import Problem
 from delegate.errors import ConfigError
+from delegate.execution import ExecutionResult
 from delegate.models import ChatModel, Completion
 from delegate.prompts import PromptSet
 from delegate.scoring import grader
+from delegate.scoring.code import check_examples_async, stated_examples
 from delegate.scoring.pool import shared_pool
 from delegate.strategies.base import STRATEGIES, ModelProvider, StrategySpec, Trace
 
 
 @dataclass(frozen=True)
 class CascadeSettings:
-    """The ``cascade:`` config section; its defaults are written in ``conf/config.yaml``."""
+    """The ``cascade:`` config section; its defaults are written in ``conf/config.yaml``. Types,
+    choices and ranges are checked from these annotations (``delegate.config.fields``)."""
 
-    samples: int  # k solutions from the small model
-    temperature: float  # the sampled solutions' temperature (the first is greedy)
-    threshold: float  # escalate when the majority's share is below this
-    escalate: str  # fresh: the large model answers alone | review: it checks the draft
+    # k solutions from the small model
+    samples: int = field(default=5, metadata=bounds(1, 64))
+    # the sampled solutions' temperature (the first is greedy)
+    temperature: float = field(default=0.7, metadata=bounds(0.0, 2.0))
+    # escalate when the confidence is below this (any number: above 1 always escalates)
+    threshold: float = field(default=0.8, metadata=bounds(0.0, 1e6))
+    # fresh: the large model answers alone | review: it checks the draft
+    escalate: Literal["fresh", "review"] = "fresh"
+    # vote: the majority's share | tests: code only, the share of samples that pass the
+    # problem's stated examples (never its hidden tests)
+    confidence: Literal["vote", "tests"] = "vote"
 
     def __post_init__(self) -> None:
         k = self.samples
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ConfigError(
-                f"cascade.samples must be an integer >= 1, got {k!r} <cascade.samples>"
-            )
-        for key in ("temperature", "threshold"):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ConfigError(
-                    f"cascade.{key} must be a number >= 0, got {value!r} <cascade.{key}>"
-                )
         if k > 1 and self.temperature == 0:
             raise ConfigError(
                 f"cascade.temperature is 0 with cascade.samples={k}: greedy samples all agree, so "
                 "the confidence would always be 1; set a temperature > 0 or samples=1 "
                 "<cascade.temperature>"
-            )
-        if self.escalate not in ("fresh", "review"):
-            raise ConfigError(
-                f"cascade.escalate must be one of fresh, review, got {self.escalate!r} "
-                "<cascade.escalate>"
             )
 
 
@@ -137,6 +133,31 @@ def _finish(coroutine: Coroutine[Any, Any, T]) -> T:
     raise RuntimeError("the coroutine suspended")
 
 
+async def code_verdict(
+    programs: Sequence[str | None], problem: Problem, confidence: str
+) -> tuple[int | None, float]:
+    """For code, each sample's program run against the problem's stated examples (never its
+    hidden tests). ``tests``: the first sample that passes them, and the share that do (no
+    stated example: none passes, so the problem escalates); ``vote``: samples grouped by their
+    behaviour there (the outcome and its message), the largest group's first sample and share."""
+    runs = await asyncio.gather(*(_examples(p, problem.gold) for p in programs))
+    if confidence == "tests":
+        passing = [i for i, run in enumerate(runs) if run is not None and run.passed]
+        return (passing[0] if passing else None), len(passing) / len(programs)
+    behaviour = [None if run is None else f"{run.outcome}:{run.message}" for run in runs]
+
+    async def same(a: str, b: str) -> bool:
+        return a == b
+
+    return await vote(behaviour, same)
+
+
+async def _examples(program: str | None, gold: str) -> ExecutionResult | None:
+    if program is None or not stated_examples(gold):
+        return None
+    return await check_examples_async(f"```python\n{program}\n```", gold)
+
+
 class CascadeStrategy:
     name = "cascade"
 
@@ -175,15 +196,33 @@ class CascadeStrategy:
                 raise item
         return [item for item in drawn if isinstance(item, Completion)]
 
+    async def _verdict(
+        self, completions: Sequence[Completion], problem: Problem
+    ) -> tuple[list[str | None], int | None, float]:
+        """Each sample's answer, the sample to keep and the confidence in it."""
+        answers = [extract(c.text, problem, self.prompts.markers) for c in completions]
+        if problem.answer_type == "code":
+            best, confidence = await code_verdict(answers, problem, self.settings.confidence)
+        elif self.settings.confidence == "tests":
+            raise ConfigError(
+                f"cascade.confidence=tests needs code problems (stated examples to run); problem "
+                f"{problem.id} is {problem.answer_type} <cascade.confidence>"
+            )
+        else:
+            best, confidence = await vote(answers, lambda a, b: same_answer(a, b, problem))
+        return answers, best, confidence
+
     async def solve(self, problem: Problem, trace: Trace) -> str:
         completions = await self._samples(problem, trace)
-        answers = [extract(c.text, problem, self.prompts.markers) for c in completions]
-        best, confidence = await vote(answers, lambda a, b: same_answer(a, b, problem))
+        answers, best, confidence = await self._verdict(completions, problem)
         chosen = completions[best if best is not None else 0]
         trace.slm_answers = answers
         trace.slm_answer = answers[best] if best is not None else None
         trace.confidence = confidence
-        trace.escalated = confidence < self.settings.threshold
+        if self.settings.confidence == "tests":  # verified: escalate only when none passes
+            trace.escalated = best is None
+        else:
+            trace.escalated = confidence < self.settings.threshold
         if not trace.escalated:
             return trace.answer(chosen)
         if self.settings.escalate == "review":
