@@ -141,3 +141,49 @@ def test_a_test_verified_cascade_escalates_exactly_the_problems_whose_samples_fa
     kept = [r for r in rows if not r["escalated"]]
     assert kept and all(r["confidence"] == 1.0 for r in kept)
     assert all(r["confidence"] == 0.0 for r in rows if r["question"].strip() in broken)
+
+
+HOSTILE = [
+    "import sys\nsys.exit(0)",  # ends before the tests with status 0
+    "print('ALL TESTS PASSED')\nraise SystemExit(0)",
+    "import time\ntime.sleep(3600)",
+    "import os\nwhile True:\n    os.fork()",
+    "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)",
+    "import sys\nwhile True:\n    sys.stdout.write('x' * 65536)",
+    "import os\nos.abort()",
+]
+
+
+def test_hostile_programs_fail_and_the_run_accounts_for_every_problem(
+    table_server: Any, store: str, tmp_path: Path
+) -> None:
+    import itertools
+    import subprocess
+
+    programs = itertools.cycle(HOSTILE)
+    server = table_server(lambda request: (f"```python\n{next(programs)}\n```", 100, 50))
+    metrics = run(
+        resolved(
+            "strategy=llm",
+            "llm=gpt-4o",
+            f"llm.base_url={server.url}",
+            "llm.api_key_env=null",
+            "dataset=humaneval",
+            "prompt=code",
+            f"samples={len(HOSTILE)}",
+            "code.timeout_s=3",
+            "concurrency=1",
+            "progress=false",
+            "cache.enabled=false",
+            "tracking.traces=false",
+            f"tracking.uri={store}",
+            "tracking.experiment=code-hostile",
+        ),
+        tmp_path / "run",
+    )
+    assert metrics["n_problems"] == len(HOSTILE) and metrics["accuracy"] == 0.0
+    rows = [json.loads(line) for line in (tmp_path / "run" / "per_sample.jsonl").open()]
+    assert len(rows) == len(HOSTILE) and "passed" not in {r["code_outcome"] for r in rows}
+    assert "timeout" in {r["code_outcome"] for r in rows}
+    left = subprocess.run(["pgrep", "-u", "nobody"], capture_output=True, text=True).stdout
+    assert left.strip() == ""  # nothing a program started outlived it

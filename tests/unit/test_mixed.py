@@ -122,3 +122,14 @@ def test_a_mixture_keeps_each_sources_answer_type() -> None:
         load_problems({"name": "mixed", "mix": {"svamp": 1}, "answer_type": "number"})
     types = {p.source: p.answer_type for p in load_problems(DEFAULT)}
     assert types == {"svamp": "number", "gsm8k": "number", "gsm-hard": "number", "math500": "latex"}
+
+
+def test_code_strata_mix_with_math_and_keep_their_grader() -> None:
+    problems = load_problems({"name": "mixed", "mix": {"gsm8k": 1, "humaneval": 1, "mbpp": 1}})
+    sample = draw_sample(problems, 30, seed=3)
+    by_source = {s: [p for p in sample if p.source == s] for s in ("gsm8k", "humaneval", "mbpp")}
+    assert {s: len(ps) for s, ps in by_source.items()} == {"gsm8k": 10, "humaneval": 10, "mbpp": 10}
+    assert {p.answer_type for p in by_source["humaneval"] + by_source["mbpp"]} == {"code"}
+    assert all(500_000 <= p.id < 500_164 for p in by_source["humaneval"])
+    assert all(600_011 <= p.id <= 600_510 for p in by_source["mbpp"])
+    assert len({p.id for p in sample}) == 30

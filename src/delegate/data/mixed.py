@@ -21,7 +21,15 @@ from delegate.data.sampling import Mixture
 from delegate.data.shipped import SOURCES, read_source
 from delegate.errors import ConfigError
 
-OFFSETS = {"svamp": 100_000, "gsm8k": 200_000, "gsm-hard": 300_000, "math500": 400_000}
+OFFSETS = {
+    "svamp": 100_000,
+    "gsm8k": 200_000,
+    "gsm-hard": 300_000,
+    "math500": 400_000,
+    "humaneval": 500_000,  # + the task number
+    "mbpp": 600_000,  # + the task id
+}
+CODE_SOURCES = ("humaneval", "mbpp")  # their own loaders (delegate.data.code); graded as code
 # One spelling per stratum: "math500_level_01" would name level 1 twice over and draw it twice.
 _STRATUM_RE = re.compile(r"(?P<source>.+?)(?:_level_(?P<level>[1-9]\d*))?")
 
@@ -44,7 +52,7 @@ def load_mixed(
     for stratum in weights:
         source, level = _parse_stratum(stratum)
         if source not in cache:
-            cache[source] = [replace(p, id=OFFSETS[source] + p.id) for p in read_source(source)]
+            cache[source] = [replace(p, id=OFFSETS[source] + p.id) for p in _read(source)]
         strata[stratum] = [p for p in cache[source] if level is None or p.level == level]
         if not strata[stratum]:
             raise ConfigError(f"{source} has no problems at level {level} <dataset.mix.{stratum}>")
@@ -74,13 +82,19 @@ def _weights(mix: Mapping[str, float]) -> dict[str, float]:
     return weights
 
 
+def _read(source: str) -> list[Problem]:
+    if source in CODE_SOURCES:
+        return DATASETS.get(source)()
+    return read_source(source)
+
+
 def _parse_stratum(stratum: str) -> tuple[str, int | None]:
     """``math500_level_3`` -> (``math500``, 3); ``svamp`` -> (``svamp``, None)."""
     m = _STRATUM_RE.fullmatch(stratum)
     source, level = (m.group("source"), m.group("level")) if m else (stratum, None)
-    if source not in SOURCES:
+    if source not in SOURCES and source not in CODE_SOURCES:
         raise ConfigError(
             f"unknown stratum {stratum!r} <dataset.mix>; a stratum is a source "
-            f"({', '.join(SOURCES)}) or <source>_level_<k>"
+            f"({', '.join([*SOURCES, *CODE_SOURCES])}) or <source>_level_<k>"
         )
     return source, int(level) if level is not None else None
