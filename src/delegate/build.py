@@ -141,9 +141,18 @@ def run_identity(
         name,
         asdict(settings) if settings is not None else None,
         {role: models.identity(role, role in spec.tool_roles) for role in spec.roles},
-        {f: getattr(config.prompts, f) for f in spec.prompt_fields},
+        _prompt_identity(config, spec.prompt_fields),
         identity.dataset_identity(config.dataset.section, problems, config.samples),
     )
+
+
+def _prompt_identity(config: RunConfig, fields: Sequence[str]) -> dict[str, Any]:
+    """The texts the strategy sends, and the answer markers its answers are read with when the
+    prompt set names its own (so a run without them keeps the identity it always had)."""
+    prompts: dict[str, Any] = {f: getattr(config.prompts, f) for f in fields}
+    if config.prompts.answer_markers is not None:
+        prompts["answer_markers"] = list(config.prompts.answer_markers)
+    return prompts
 
 
 def build_strategy(config: RunConfig, models: Models) -> Strategy:

@@ -106,3 +106,11 @@ def test_router_settings_name_their_own_keys() -> None:
     cfg = run_config("strategy=router", "router.tool_result=json")
     with pytest.raises(ConfigError, match=r"router\.tool_result"):
         build_strategy(cfg, Models.for_run(cfg))
+
+
+def test_answer_markers_are_part_of_the_identity_only_when_set() -> None:
+    plain = identity_of("strategy=llm")
+    assert "answer_markers" not in plain["prompt"]  # identities from before markers stand
+    marked = identity_of("strategy=llm", "prompt.answer_markers=[final answer:]")
+    assert marked["prompt"]["answer_markers"] == ["final answer:"]
+    assert config_id(marked) != config_id(plain)
