@@ -49,6 +49,9 @@ def main() -> None:
         # Request logs would carry auth headers at DEBUG: keep the HTTP layers quiet.
         for name in ("openai", "httpx", "httpx2", "httpcore", "httpcore2", "urllib3"):
             logging.getLogger(name).setLevel(logging.WARNING)
+        # A store that cannot be written is one line (tracking.StoreError); MLflow's own log of
+        # the same database error, with its traceback, would bury it.
+        logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
         from delegate.runner import run
         from delegate.sweep import current_job, current_sweep
 

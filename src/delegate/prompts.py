@@ -33,6 +33,10 @@ _REQUIRED = {
 _REVIEW_FIELDS = re.compile(r"\{(question|draft)\}")
 
 
+# What the APIs accept as a function's name (OpenAI's rule); a space would fail every call.
+_TOOL_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 @dataclass(frozen=True)
 class PromptSet:
     """The system/user templates for all strategies, the router's tools and the small model's
@@ -84,6 +88,16 @@ class PromptSet:
                     raise ConfigError(
                         f"the template needs a {placeholder} placeholder <prompt.{key}>"
                     )
+        for key in ("tool_name", "calculator_name"):
+            if not _TOOL_NAME_RE.fullmatch(str(values[key])):
+                raise ConfigError(
+                    f"a tool name is 1 to 64 letters, digits, _ or -, got {values[key]!r} "
+                    f"<prompt.{key}>"
+                )
+        if values["tool_name"] == values["calculator_name"]:
+            raise ConfigError(
+                f"the two tools share the name {values['tool_name']!r} <prompt.calculator_name>"
+            )
         markers = values.pop("answer_markers", None)
         return cls(**{k: str(v) for k, v in values.items()}, answer_markers=_markers(markers))
 

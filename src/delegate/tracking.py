@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from delegate.errors import DelegateError
 from delegate.params import flatten, is_secret_key, redact  # noqa: F401 - published names
 from delegate.secrets import scrub
 from delegate.tags import (
@@ -35,6 +36,31 @@ from delegate.tags import (
 )
 
 log = logging.getLogger(__name__)
+
+
+class StoreError(DelegateError):
+    """The tracking store cannot be written (read-only, full, locked for good): one line."""
+
+
+@contextmanager
+def writing(uri: str, what: str) -> Iterator[None]:
+    """Turn a store's failure to write into one line naming the store and the reason."""
+    try:
+        yield
+    except DelegateError:
+        raise
+    except Exception as e:
+        reason = _innermost(e)
+        raise StoreError(
+            f"cannot {what} in the MLflow store at {uri}: {reason} <tracking.uri>"
+        ) from e
+
+
+def _innermost(error: BaseException) -> str:
+    """The root cause's message, without SQLAlchemy's statement and background link."""
+    while error.__cause__ is not None or getattr(error, "orig", None) is not None:
+        error = getattr(error, "orig", None) or error.__cause__  # type: ignore[assignment]
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
 @dataclass(frozen=True)
@@ -77,7 +103,8 @@ def prepare_store(uri: str, experiment: str) -> str:
 
 
 def open_store(uri: str, experiment: str) -> Store:
-    return Store(uri, prepare_store(uri, experiment))
+    with writing(uri, f"open the experiment {experiment!r}"):
+        return Store(uri, prepare_store(uri, experiment))
 
 
 def finished_runs(uri: str, experiment: str, config_id: str) -> list[StoredRun]:
@@ -138,27 +165,35 @@ class Store:
         import mlflow
 
         tags = {k: scrub(str(v)) for k, v in tags.items()}
-        if run_id is None:
-            run = mlflow.start_run(experiment_id=self.experiment_id, run_name=run_name, tags=tags)
-        else:
-            run = mlflow.start_run(run_id=run_id)
-            mlflow.set_tags(tags)
+        with writing(self.uri, "start a run"):
+            if run_id is None:
+                run = mlflow.start_run(
+                    experiment_id=self.experiment_id, run_name=run_name, tags=tags
+                )
+            else:
+                run = mlflow.start_run(run_id=run_id)
+                mlflow.set_tags(tags)
         try:
             yield str(run.info.run_id)
         except BaseException as e:
             message = str(e) or type(e).__name__
-            mlflow.set_tag(ERROR_TAG, scrub(f"{type(e).__name__}: {message}")[:MAX_TAG_CHARS])
-            mlflow.end_run(status=getattr(e, "run_status", "FAILED"))
+            try:
+                mlflow.set_tag(ERROR_TAG, scrub(f"{type(e).__name__}: {message}")[:MAX_TAG_CHARS])
+                mlflow.end_run(status=getattr(e, "run_status", "FAILED"))
+            except Exception as store_error:  # the store failing too: the first error is the story
+                log.error("could not record the failure in the store: %s", _innermost(store_error))
             raise
-        mlflow.end_run(status="FINISHED")
+        with writing(self.uri, "end the run"):
+            mlflow.end_run(status="FINISHED")
 
     def log_params(self, params: Mapping[str, str]) -> None:
         """Params of the active run, in batches (MLflow takes at most 100 at once)."""
         import mlflow
 
         items = list(params.items())
-        for i in range(0, len(items), 100):
-            mlflow.log_params(dict(items[i : i + 100]))
+        with writing(self.uri, "log the params"):
+            for i in range(0, len(items), 100):
+                mlflow.log_params(dict(items[i : i + 100]))
 
     def set_tags(self, tags: Mapping[str, str]) -> None:
         import mlflow
@@ -187,6 +222,16 @@ class Store:
     ) -> None:
         """Metrics, the per-sample table and every file in the run directory. ``log_table``
         appends to a table the run already has; ``replace_table`` writes it whole instead."""
+        with writing(self.uri, "log the results"):
+            self._log_results(metrics, rows, run_dir, replace_table)
+
+    def _log_results(
+        self,
+        metrics: Mapping[str, float],
+        rows: Sequence[Mapping[str, Any]],
+        run_dir: Path,
+        replace_table: bool,
+    ) -> None:
         import mlflow
         import pandas as pd
 

@@ -113,3 +113,29 @@ def test_bad_dataset_files_fail_with_file_and_line(
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
     assert not Path(store.removeprefix("sqlite:///")).exists()
+
+
+def test_a_store_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
+    """A read-only store (here made immutable, which binds root too): one line naming the store
+    and the reason, exit status 2, no traceback."""
+    import shutil
+
+    if shutil.which("chattr") is None:
+        pytest.skip("chattr is not installed")
+    store_dir = tmp_path / "store"
+    store = f"sqlite:///{store_dir}/mlflow.db"
+    args = ["experiment=offline", "strategy=slm", "samples=1", "max_tokens=8"]
+    assert delegate(*args, f"tracking.uri={store}", cwd=tmp_path, env={}).returncode == 0
+    frozen = [store_dir / "mlflow.db", store_dir]
+    if subprocess.run(["chattr", "+i", *map(str, frozen)], capture_output=True).returncode:
+        pytest.skip("this file system has no immutable attribute")
+    try:
+        (tmp_path / "again").mkdir()
+        done = delegate(*args, f"tracking.uri={store}", cwd=tmp_path / "again", env={})
+    finally:
+        subprocess.run(["chattr", "-i", *map(str, frozen)], check=True)
+    assert done.returncode == 2
+    errors = [line for line in done.stderr.splitlines() if "[delegate][ERROR]" in line]
+    assert len(errors) == 1 and "readonly database <tracking.uri>" in errors[0]
+    assert f"in the MLflow store at {store}" in errors[0]
+    assert "Traceback" not in done.stderr

@@ -201,3 +201,41 @@ def test_no_prompt_set_asks_for_a_number_only(prompt: str) -> None:
     # MATH answers are expressions, intervals or words: every prompt must allow them.
     text = " ".join(str(v) for v in resolved(f"prompt={prompt}")["prompt"].values()).lower()
     assert "single number" not in text and "numeric answer" not in text
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ("prompt.tool_name='ask the small model'", "prompt.tool_name"),
+        ("prompt.calculator_name=" + "x" * 65, "prompt.calculator_name"),
+        ("prompt.calculator_name=ask_small_model", "prompt.calculator_name"),
+    ],
+)
+def test_tool_names_the_apis_refuse_are_config_errors(override: str, key: str) -> None:
+    from delegate.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=f"<{key}>"):
+        PromptSet.from_config(resolved(override)["prompt"])
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ("cascade.threshold=nan", "cascade.threshold"),
+        ("cascade.temperature=nan", "cascade.temperature"),
+        ("cascade.temperature=2.5", "cascade.temperature"),
+        ("cascade.samples=0", "cascade.samples"),
+        ("cascade.samples=1000", "cascade.samples"),
+        ("cascade.escalate=never", "cascade.escalate"),
+        ("cascade.confidence=luck", "cascade.confidence"),
+        ("router.max_tool_calls=-1", "router.max_tool_calls"),
+        ("router.tool_choice=always", "router.tool_choice"),
+    ],
+)
+def test_strategy_settings_out_of_range_name_their_key(override: str, key: str) -> None:
+    from delegate.errors import ConfigError
+
+    strategy = key.split(".")[0]
+    cfg = parse_config(resolved(f"strategy={strategy}", "llm=gpt-4o", "slm=vllm", override))
+    with pytest.raises(ConfigError, match=f"<{key}>"):
+        build_strategy(cfg, Models.for_run(cfg))
