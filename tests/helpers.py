@@ -7,7 +7,21 @@ from typing import Any
 from delegate.config import RunConfig, parse_config
 from delegate.config import compose as resolved  # the config `python -m delegate ...` runs
 
+# Every dataset option: the config group's files and the loader registry's names alike.
+DATASET_OPTIONS = [
+    "gsm-hard",
+    "gsm8k",
+    "humaneval",
+    "jsonl",
+    "math500",
+    "mbpp",
+    "mini",
+    "mixed",
+    "svamp",
+]
+
 __all__ = [
+    "DATASET_OPTIONS",
     "endpoint_overrides",
     "finished_runs",
     "llm_only_run",

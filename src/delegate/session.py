@@ -46,14 +46,30 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Session:
-    """An open MLflow run and what it continues."""
+    """An open MLflow run (``run_id``) and what was prepared for it."""
 
-    store: tracking.Store
+    opening: Opening
     run_id: str
-    config_id: str
-    tags: dict[str, str]
-    previous: Previous | None
-    run_dir: Path
+
+    @property
+    def store(self) -> tracking.Store:
+        return self.opening.store
+
+    @property
+    def config_id(self) -> str:
+        return self.opening.config_id
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return self.opening.tags
+
+    @property
+    def previous(self) -> Previous | None:
+        return self.opening.previous
+
+    @property
+    def run_dir(self) -> Path:
+        return self.opening.run_dir
 
 
 def run_tags(plan: Plan, models: Models, config_id: str, run_dir: Path) -> dict[str, str]:
@@ -151,4 +167,4 @@ def open_session(plan: Plan, models: Models, opening: Opening) -> Iterator[Sessi
         document = identity.identity_document(opening.ident, asdict(config.prompts))
         write_identity(run_dir, scrub_config(document))
         write_samples(run_dir, plan.problems)
-        yield Session(store, active, opening.config_id, opening.tags, previous, run_dir)
+        yield Session(opening, active)

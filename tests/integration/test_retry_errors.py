@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,12 +42,12 @@ def config(url: str, store: str, *extra: str) -> dict:
     )
 
 
-def test_only_the_errored_problems_are_solved_again(
-    metered_server, store: str, tmp_path: Path
-) -> None:
+def failing_on(metered_server: Any, store: str, which: slice) -> tuple[list, set, dict, Any]:
+    """A metered server that answers the sample's ``which`` problems 500 while
+    ``failing["on"]``; returns the sample, those questions, the switch and the server."""
     cfg = config("http://unused", store)
     sample = draw_sample(load_problems(cfg["dataset"]), SAMPLES, cfg["seed"])
-    doomed = {p.question for p in sample[1:4]}
+    doomed = {p.question for p in sample[which]}
     failing = {"on": True}
 
     def fault(n: int, request: dict) -> tuple[int, dict, str] | None:
@@ -55,7 +56,13 @@ def test_only_the_errored_problems_are_solved_again(
             return (500, {}, BROKEN)
         return None
 
-    server = metered_server(fault)
+    return sample, doomed, failing, metered_server(fault)
+
+
+def test_only_the_errored_problems_are_solved_again(
+    metered_server, store: str, tmp_path: Path
+) -> None:
+    sample, doomed, failing, server = failing_on(metered_server, store, slice(1, 4))
     first = run(config(server.url, store), tmp_path / "first")
     assert first["n_errors"] == 3 and first["n_problems"] == SAMPLES
     [finished] = finished_runs(store, "retry")
@@ -102,18 +109,7 @@ def test_a_retry_stopped_by_its_budget_leaves_the_finished_run_intact(
     its status, metrics and table, and the report still finds it."""
     from delegate.compare.runs import load_runs
 
-    cfg = config("http://unused", store)
-    sample = draw_sample(load_problems(cfg["dataset"]), SAMPLES, cfg["seed"])
-    doomed = {p.question for p in sample[:2]}
-    failing = {"on": True}
-
-    def fault(n: int, request: dict) -> tuple[int, dict, str] | None:
-        asked = request["messages"][-1]["content"]
-        if failing["on"] and any(q in asked for q in doomed):
-            return (500, {}, BROKEN)
-        return None
-
-    server = metered_server(fault)
+    _, _, failing, server = failing_on(metered_server, store, slice(0, 2))
     first = run(config(server.url, store), tmp_path / "first")
     assert first["n_errors"] == 2
     failing["on"] = False

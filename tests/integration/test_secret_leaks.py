@@ -118,27 +118,33 @@ def test_a_password_in_base_url_is_used_and_logged_nowhere(
     assert job.data.params["llm.base_url"] == server.url  # the endpoint, without the userinfo
 
 
+def router_config(llm_url: str, slm_url: str, store: str, *extra: str) -> dict:
+    """One ``mini`` problem for the router, each model behind its own local server, the small
+    model's key in ``SLM_KEY``."""
+    return resolved(
+        "strategy=router",
+        "llm=gpt-4o",
+        f"llm.base_url={llm_url}",
+        "llm.api_key_env=null",
+        "slm=vllm",
+        f"slm.base_url={slm_url}",
+        "slm.api_key_env=SLM_KEY",
+        "dataset=mini",
+        "samples=1",
+        "progress=false",
+        f"tracking.uri={store}",
+        "tracking.experiment=leaks",
+        *extra,
+    )
+
+
 def test_a_key_echoed_to_the_small_model_never_reaches_the_large_one(
     scripted_server, store, tmp_path, monkeypatch, caplog
 ) -> None:
     monkeypatch.setenv("SLM_KEY", CANARY)
     llm = scripted_server([(200, {}, tool_call_completion("ask_small_model", '{"question": "q"}'))])
     slm = scripted_server([("echo_auth", 400)])
-    cfg = resolved(
-        "strategy=router",
-        "llm=gpt-4o",
-        f"llm.base_url={llm.url}",
-        "llm.api_key_env=null",
-        "slm=vllm",
-        f"slm.base_url={slm.url}",
-        "slm.api_key_env=SLM_KEY",
-        "dataset=mini",
-        "samples=1",
-        "progress=false",
-        "cache.enabled=false",
-        f"tracking.uri={store}",
-        "tracking.experiment=leaks",
-    )
+    cfg = router_config(llm.url, slm.url, store, "cache.enabled=false")
     # Its only delegation failed, so the run ends FAILED (it cannot pass for a router run);
     # the large model still went on (router.on_tool_error=report) and every record was kept.
     with pytest.raises(AllProblemsFailed, match="every small-model tool call failed"):
@@ -220,22 +226,7 @@ def test_a_key_quoted_in_a_normal_answer_is_scrubbed_before_it_is_stored_or_forw
     cache = tmp_path / "cache"
     llm = scripted_server([(200, {}, tool_call_completion("ask_small_model", '{"question": "q"}'))])
     slm = scripted_server([("echo_auth_ok",)])
-    cfg = resolved(
-        "strategy=router",
-        "llm=gpt-4o",
-        f"llm.base_url={llm.url}",
-        "llm.api_key_env=null",
-        "slm=vllm",
-        f"slm.base_url={slm.url}",
-        "slm.api_key_env=SLM_KEY",
-        "router.tool_result=full",
-        "dataset=mini",
-        "samples=1",
-        "progress=false",
-        f"cache.dir={cache}",
-        f"tracking.uri={store}",
-        "tracking.experiment=leaks",
-    )
+    cfg = router_config(llm.url, slm.url, store, "router.tool_result=full", f"cache.dir={cache}")
     run(cfg, tmp_path / "run")
     assert [h["authorization"] for h, _ in slm.requests] == [f"Bearer {CANARY}"]
     [_, (_, second_turn)] = llm.requests

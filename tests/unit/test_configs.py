@@ -11,7 +11,7 @@ from delegate.prompts import PromptSet
 from delegate.strategies.router import RouterStrategy
 
 from ..conftest import CONF_DIR
-from ..helpers import resolved
+from ..helpers import DATASET_OPTIONS, resolved
 
 
 def options(group: str) -> list[str]:
@@ -22,17 +22,7 @@ def test_groups_offer_the_documented_options() -> None:
     assert options("strategy") == ["cascade", "llm", "router", "slm"]
     assert {"gpt-4o", "gpt-4o-mini", "local"} <= set(options("llm"))
     assert {"qwen2.5-math-1.5b", "smollm2-135m", "vllm"} <= set(options("slm"))
-    assert options("dataset") == [
-        "gsm-hard",
-        "gsm8k",
-        "humaneval",
-        "jsonl",
-        "math500",
-        "mbpp",
-        "mini",
-        "mixed",
-        "svamp",
-    ]
+    assert options("dataset") == DATASET_OPTIONS
     assert {"cot", "reference", "eager", "frugal"} <= set(options("prompt"))
     assert {"offline", "paper"} <= set(options("experiment"))
 

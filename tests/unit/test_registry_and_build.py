@@ -11,23 +11,13 @@ from delegate.models import BACKENDS
 from delegate.registry import Registry
 from delegate.strategies import STRATEGIES
 
-from ..helpers import resolved
+from ..helpers import DATASET_OPTIONS, resolved
 
 
 def test_registries_hold_the_documented_names() -> None:
     assert STRATEGIES.names() == ["cascade", "llm", "router", "slm"]
     assert BACKENDS.names() == ["llama_cpp", "openai", "transformers"]
-    assert DATASETS.names() == [
-        "gsm-hard",
-        "gsm8k",
-        "humaneval",
-        "jsonl",
-        "math500",
-        "mbpp",
-        "mini",
-        "mixed",
-        "svamp",
-    ]
+    assert DATASETS.names() == DATASET_OPTIONS
 
 
 def test_unknown_name_lists_known_names_and_suggests() -> None:
