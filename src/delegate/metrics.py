@@ -195,6 +195,13 @@ def aggregate(
     return {name: metrics[name] for name in METRIC_NAMES} | extraction_shares(rs) | breakdown(rs)
 
 
+# ``extraction_shares``'s names: one share per extraction rule, then the checks cut off.
+EXTRACTION_NAMES = (
+    *(f"extracted_by/{rule}" for rule in (*EXTRACTED_BY, "unrecorded")),
+    "grading_cut_off",
+)
+
+
 def extraction_shares(records: Sequence[ProblemRecord]) -> dict[str, float]:
     """``extracted_by/<rule>``: the share of answers each extraction rule found (``boxed``,
     ``marker``, ... ``none``), so a result that rests on fallbacks shows; rows that did not

@@ -9,7 +9,7 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from delegate.metrics import BREAKDOWN_NAMES, METRIC_NAMES
+from delegate.metrics import BREAKDOWN_NAMES, EXTRACTION_NAMES, METRIC_NAMES
 from delegate.runner import run
 
 from ..helpers import finished_runs, per_sample_table, resolved, run_traces
@@ -48,7 +48,9 @@ def test_one_finished_run_per_strategy_with_every_metric(offline_runs) -> None:
     for r in runs:
         assert r.info.status == "FINISHED"
         by_group = {f"{m}/{g}" for m in BREAKDOWN_NAMES for g in ("mini", "level_1")}
-        assert set(r.data.metrics) == set(METRIC_NAMES) | by_group | {"spent_usd"}  # mini: 1 source
+        run_only = {"spent_usd", "possibly_billed_usd"}
+        names = set(METRIC_NAMES) | set(EXTRACTION_NAMES) | by_group | run_only  # mini: 1 source
+        assert set(r.data.metrics) == names
         assert r.data.metrics["n_problems"] == SAMPLES
         assert 0 <= r.data.metrics["accuracy_strict"] <= r.data.metrics["accuracy"] <= 1
         assert r.data.metrics["wall_time_s"] > 0
