@@ -46,12 +46,7 @@ def main() -> None:
 
     @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
     def task(cfg: DictConfig) -> float:
-        # Request logs would carry auth headers at DEBUG: keep the HTTP layers quiet.
-        for name in ("openai", "httpx", "httpx2", "httpcore", "httpcore2", "urllib3"):
-            logging.getLogger(name).setLevel(logging.WARNING)
-        # A store that cannot be written is one line (tracking.StoreError); MLflow's own log of
-        # the same database error, with its traceback, would bury it.
-        logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
+        _quiet_loggers()
         from delegate.runner import run
         from delegate.sweep import current_job, current_sweep
 
@@ -90,6 +85,16 @@ def main() -> None:
 
     if sweeps.failed_jobs:
         sys.exit(1)
+
+
+def _quiet_loggers() -> None:
+    """After Hydra set up logging (``hydra.verbose`` included)."""
+    # Request logs would carry auth headers at DEBUG: keep the HTTP layers quiet.
+    for name in ("openai", "httpx", "httpx2", "httpcore", "httpcore2", "urllib3"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    # A store that cannot be written is one line (tracking.StoreError); MLflow's own log of the
+    # same database error, with its traceback, would bury it.
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
 
 
 def _key_variables() -> list[str]:
