@@ -100,7 +100,9 @@ async def solve_one(
         # A replayed completion took no time now; count the time it took when it was made, so
         # a cached re-run reports the latency of the run it replays.
         latency = time.perf_counter() - start + trace.replayed_latency_s
-        record = make_record(problem, text, trace, latency, llm_price, slm_price, error)
+        record = make_record(
+            problem, text, trace, latency, llm_price, slm_price, error, strategy.name
+        )
         root.set_outputs({k: getattr(record, k) for k in TRACE_OUTPUTS})
         root.set_tags(trace_tags(record))
     return record

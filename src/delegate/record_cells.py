@@ -61,6 +61,7 @@ COLUMN_KINDS: dict[str, Kind] = {
     "slm_calls": "int",
     "slm_cached_tokens": "int",
     "extracted_by": "text",
+    "attribution": "text",
 }
 
 # Columns every row has had since the first version: without them a row is no record.
@@ -92,6 +93,7 @@ NOT_MEASURED: dict[str, Any] = {
     "answer_type": "",
     "rel_tol": 0.0,
     "extracted_by": "",
+    "attribution": "",
     "calculator_calls": 0,
     "tool_errors": 0,
     "slm_failures": 0,

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from delegate.accounting import Price, Usage
+from delegate.compare.attribution import attribute
 from delegate.record_cells import COLUMN_KINDS, NOT_MEASURED, REQUIRED, read_cell
 from delegate.scoring import answers_match, extract_answer, extract_strict
 
@@ -130,6 +131,9 @@ class ProblemRecord:
     # Which extraction rule found the answer (boxed, marker, json, last_math, last_number,
     # none); "" = not recorded.
     extracted_by: str = ""
+    # Where a router or cascade problem went wrong, or "right" (``compare.attribution``); ""
+    # for other strategies and for rows written before it was recorded.
+    attribution: str = ""
     router: RouterDetails = RouterDetails()
     cascade: CascadeDetails = CascadeDetails()
 
@@ -236,6 +240,7 @@ class ProblemRecord:
             "slm_calls": slm.calls,
             "slm_cached_tokens": slm.cached_tokens,
             "extracted_by": self.extracted_by,
+            "attribution": self.attribution,
         }
 
     @classmethod
@@ -319,14 +324,15 @@ def make_record(
     llm_price: Price,
     slm_price: Price,
     error: str | None,
+    strategy: str = "",
 ) -> ProblemRecord:
     """Grade (with the problem's answer type) and price one problem from what its trace
-    measured."""
+    measured; a router or cascade problem (``strategy``) gets its ``attribution``."""
     kind, tol = problem.answer_type, problem.rel_tol
     extracted = extract_answer(final_text, kind)
     strict = extract_strict(final_text, kind)
     failed = error is not None
-    return ProblemRecord(
+    record = ProblemRecord(
         problem_id=problem.id,
         question=problem.question,
         gold=problem.gold,
@@ -357,3 +363,4 @@ def make_record(
             escalated=trace.escalated,
         ),
     )
+    return replace(record, attribution=attribute(record, strategy))

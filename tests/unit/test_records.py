@@ -61,7 +61,7 @@ OLD_COLUMNS = [
     "confidence",
     "escalated",
 ]
-NEW_COLUMNS = ["slm_calls", "slm_cached_tokens", "extracted_by"]
+NEW_COLUMNS = ["slm_calls", "slm_cached_tokens", "extracted_by", "attribution"]
 
 
 def record(pid: int, gold: str, text: str, **trace_values: object) -> ProblemRecord:
