@@ -19,6 +19,7 @@ from typing import Any
 
 from delegate.compare import figures
 from delegate.compare.families import Curve, families
+from delegate.compare.learned import learned_curves
 from delegate.compare.levels import LEVEL_COLUMNS, SOURCE_COLUMNS, by_group
 from delegate.compare.render import (
     CURVE_CSV_COLUMNS,
@@ -46,11 +47,16 @@ class Comparison:
     configs: Mapping[str, Configuration]
 
 
+def all_curves(configs: Mapping[str, Configuration], notes: list[str]) -> list[Curve]:
+    """Simulated cascades, router families, then learned-router curves."""
+    return [*families(configs, notes), *learned_curves(configs, notes)]
+
+
 def build(loaded: Loaded) -> Comparison:
     """The comparison of the loaded runs; notes on curves that cannot be built go to
     ``loaded.notes``."""
     configs, settings = configurations(loaded)
-    curves = families(configs, loaded.notes)
+    curves = all_curves(configs, loaded.notes)
     return Comparison(comparison_rows(configs, curves), settings, curves, configs)
 
 
@@ -67,7 +73,7 @@ def annotate(rows: Sequence[dict[str, Any]], loaded: Loaded) -> list[Curve]:
     A note already in ``loaded.notes`` is not added twice."""
     notes: list[str] = []
     configs, _ = configurations(loaded)
-    curves = families(configs, notes)
+    curves = all_curves(configs, notes)
     loaded.notes.extend(n for n in notes if n not in loaded.notes)
     cells = {row.config.config_id: row.cells() for row in comparison_rows(configs, curves)}
     for row in rows:

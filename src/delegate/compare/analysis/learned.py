@@ -18,6 +18,7 @@ scikit-learn is imported on first use.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -155,7 +156,7 @@ def learned_router_scores(
         questions: The problems' texts.
         strong_correct: The strong model's correctness per problem (bool or a value in [0, 1]).
         weak_correct: The weak model's, aligned.
-        folds: How many folds (at most one per problem; at least 2).
+        folds: How many folds (at least 2; fewer when there are fewer distinct questions).
         seed: Seeds the fold split and the classifier.
         embed: Optional embeddings from a local model (see the module's docstring).
 
@@ -163,23 +164,80 @@ def learned_router_scores(
         Scores in [0, 1], aligned with ``questions``; higher: send to the strong model. Feed
         them to ``routing_curve`` with the two models' outcomes and costs.
     """
-    from sklearn.model_selection import KFold
-
     n = len(questions)
     strong = outcomes("strong_correct", strong_correct, n)
     weak = outcomes("weak_correct", weak_correct, n)
-    if n < 2:
-        raise DelegateError(f"cross-fitting needs at least 2 problems, got {n}")
     if folds < 2:
         raise DelegateError(f"folds must be at least 2, got {folds}")
-    split = KFold(n_splits=min(folds, n), shuffle=True, random_state=seed)
+    fold = fold_of(questions, folds, seed)
+    if len(set(fold.tolist())) < 2:
+        raise DelegateError(f"cross-fitting needs at least 2 distinct problems, got {n}")
     scores = np.zeros(n)
-    for train, held_out in split.split(np.arange(n)):
+    for k in np.unique(fold):
+        train, held_out = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
         router = fit_router(
             [questions[i] for i in train], strong[train], weak[train], seed=seed, embed=embed
         )
         scores[held_out] = router.scores([questions[i] for i in held_out])
     return scores
+
+
+def fold_of(questions: Sequence[str], folds: int, seed: int) -> np.ndarray:
+    """Each problem's fold: distinct questions dealt at random (seeded) into ``folds`` folds
+    (fewer when there are fewer questions), the same question (another seed's copy) always in
+    the same fold, so no copy of a problem trains the router that scores it."""
+    distinct = list(dict.fromkeys(questions))
+    order = np.random.default_rng(seed).permutation(len(distinct))
+    fold = {distinct[j]: rank % folds for rank, j in enumerate(order)}
+    return np.array([fold[q] for q in questions], dtype=int)
+
+
+def apgr_of(scores: np.ndarray, strong: np.ndarray, weak: np.ndarray) -> float:
+    """``summaries.apgr`` of ``routing_curve(scores, strong, weak, ...)``, in numpy alone (the
+    bootstrap computes it thousands of times): the trapezoid area under accuracy against the
+    strong share, through one point per distinct score, less the weak accuracy, over the gap."""
+    n = len(scores)
+    gap = strong.mean() - weak.mean()
+    if gap == 0:
+        return math.nan
+    order = np.argsort(-scores, kind="stable")
+    gain = np.concatenate(([0.0], np.cumsum((strong - weak)[order])))
+    _, counts = np.unique(scores, return_counts=True)
+    moved = np.concatenate(([0], np.cumsum(counts[::-1])))
+    share, accuracy = moved / n, (weak.sum() + gain[moved]) / n
+    area = float(np.sum(np.diff(share) * (accuracy[1:] + accuracy[:-1]) / 2.0))
+    return (area - weak.mean()) / gap
+
+
+def apgr_against_random(
+    scores: ArrayLike,
+    strong_correct: ArrayLike,
+    weak_correct: ArrayLike,
+    *,
+    confidence: float = 0.95,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """APGR minus the random mix's (0.5 on every sample of problems), with a paired bootstrap
+    percentile interval: each resample draws problems with replacement, keeping each one's
+    score and both outcomes together. Resamples without a gap between the models are skipped.
+    Returns (difference, low, high); low and high are NaN when no resample has a gap."""
+    score = np.asarray(scores, dtype=float)
+    n = len(score)
+    strong = outcomes("strong_correct", strong_correct, n)
+    weak = outcomes("weak_correct", weak_correct, n)
+    difference = float(apgr_of(score, strong, weak) - 0.5)
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(resamples):
+        i = rng.integers(0, n, n)
+        draws.append(apgr_of(score[i], strong[i], weak[i]) - 0.5)
+    kept = np.array([d for d in draws if not math.isnan(d)])
+    if kept.size == 0:
+        return difference, math.nan, math.nan
+    tail = (1.0 - confidence) / 2.0
+    low, high = np.quantile(kept, [tail, 1.0 - tail])
+    return difference, float(low), float(high)
 
 
 def threshold_for_share(scores: ArrayLike, share: float) -> float:
