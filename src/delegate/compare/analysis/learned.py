@@ -176,9 +176,9 @@ def learned_router_scores(
     for k in np.unique(fold):
         train, held_out = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
         router = fit_router(
-            [questions[i] for i in train], strong[train], weak[train], seed=seed, embed=embed
+            [questions[int(i)] for i in train], strong[train], weak[train], seed=seed, embed=embed
         )
-        scores[held_out] = router.scores([questions[i] for i in held_out])
+        scores[held_out] = router.scores([questions[int(i)] for i in held_out])
     return scores
 
 
