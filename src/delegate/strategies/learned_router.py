@@ -54,7 +54,9 @@ class LearnedRouterSettings:
             if value is None and key == "target_share":
                 continue
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ConfigError(f"learned_router.{key} must be a number, got {value!r}")
+                raise ConfigError(
+                    f"learned_router.{key} must be a number, got {value!r} <learned_router.{key}>"
+                )
         share = self.target_share
         if share is not None and not 0.0 <= share <= 1.0:
             raise ConfigError(
