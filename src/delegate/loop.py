@@ -108,7 +108,9 @@ async def solve_one(
         # a cached re-run reports the latency of the run it replays.
         latency = time.perf_counter() - start + trace.replayed_latency_s
         grade = await grade_answer(text, problem, markers)  # never on the loop, bounded
-        record = make_record(problem, text, trace, latency, llm_price, slm_price, error, grade)
+        record = make_record(
+            problem, text, trace, latency, llm_price, slm_price, error, grade, strategy.name
+        )
         root.set_outputs({k: getattr(record, k) for k in TRACE_OUTPUTS})
         root.set_tags(trace_tags(record))
     return record

@@ -65,6 +65,7 @@ COLUMN_KINDS: dict[str, Kind] = {
     "code_outcome": "text",
     "code_message": "text",
     "code_duration_s": "float",
+    "attribution": "text",
 }
 
 # Columns every row has had since the first version: without them a row is no record.
@@ -98,6 +99,7 @@ NOT_MEASURED: dict[str, Any] = {
     "extracted_by": "",
     "code_outcome": "",
     "code_duration_s": 0.0,
+    "attribution": "",
     "calculator_calls": 0,
     "tool_errors": 0,
     "slm_failures": 0,

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from delegate.accounting import Price, Usage
+from delegate.compare.attribution import attribute
 from delegate.record_cells import COLUMN_KINDS, NOT_MEASURED, REQUIRED, read_cell
 from delegate.scoring import Grade
 from delegate.scoring import grade as grade_text
@@ -137,6 +138,9 @@ class ProblemRecord:
     code_outcome: str = ""
     code_message: str | None = None
     code_duration_s: float = 0.0
+    # Where a router or cascade problem went wrong, or "right" (``compare.attribution``); ""
+    # for other strategies and for rows written before it was recorded.
+    attribution: str = ""
     router: RouterDetails = RouterDetails()
     cascade: CascadeDetails = CascadeDetails()
 
@@ -247,6 +251,7 @@ class ProblemRecord:
             "code_outcome": self.code_outcome,
             "code_message": self.code_message,
             "code_duration_s": self.code_duration_s,
+            "attribution": self.attribution,
         }
 
     @classmethod
@@ -340,15 +345,17 @@ def make_record(
     slm_price: Price,
     error: str | None,
     grade: Grade | None = None,
+    strategy: str = "",
 ) -> ProblemRecord:
     """Price one problem from what its trace measured, with its ``grade`` (graded here, by the
-    problem's answer type, when none is given)."""
+    problem's answer type, when none is given); a router or cascade problem (``strategy``) gets
+    its ``attribution``."""
     kind, tol = problem.answer_type, problem.rel_tol
     if grade is None:
         grade = grade_text(final_text, problem.gold, kind, tol)
     failed = error is not None
     run = grade.execution
-    return ProblemRecord(
+    record = ProblemRecord(
         problem_id=problem.id,
         question=problem.question,
         gold=problem.gold,
@@ -384,3 +391,4 @@ def make_record(
             escalated=trace.escalated,
         ),
     )
+    return replace(record, attribution=attribute(record, strategy))

@@ -61,6 +61,9 @@ def run(
         return {}
     models = Models.for_run(plan.config)
     strategy = build_strategy(plan.config, models)
+    prepare = getattr(strategy, "prepare", None)
+    if prepare is not None:  # a strategy that learns from the store first (learned_router)
+        prepare(plan.problems, plan.config.tracking.uri)
     try:
         return asyncio.run(_run(plan, models, strategy, run_dir, sweep, job))
     except asyncio.CancelledError as e:  # SIGTERM inside the loop: the run ended FAILED

@@ -191,6 +191,7 @@ def test_report_writes_the_tables_and_the_picture(tmp_path: Path) -> None:
     files, rows = write_report("exp", "s1", tmp_path, LOADED)
     assert [f.name for f in files[3:]] == [
         "curves.csv",
+        "attribution.csv",
         "comparison_by_level.csv",
         "comparison_by_source.csv",
         "by_level.png",

@@ -279,8 +279,8 @@ def test_rows_written_before_answer_type_fall_back_to_the_dataset(monkeypatch) -
 def test_report_writes_curves_csv_and_markdown(tmp_path: Path) -> None:
     data = loaded(llm_run(), slm_run(), cascade_run(0.5), cascade_run(0.0))
     files, rows = write_report("exp", "s1", tmp_path, data)
-    assert [f.name for f in files][-1] == "curves.csv"
-    with files[-1].open() as f:
+    assert [f.name for f in files][-2:] == ["curves.csv", "attribution.csv"]
+    with files[-2].open() as f:
         table = list(csv.DictReader(f))
     assert tuple(table[0]) == CURVE_CSV_COLUMNS and len(table) == 1
     assert (table[0]["kind"], float(table[0]["apgr"])) == ("simulated_cascade", 0.625)

@@ -210,7 +210,7 @@ def test_report_files(tmp_path: Path) -> None:
     files, rows = write_report("exp", "s1", tmp_path, loaded(*RUNS))
     compared = compare(loaded(*RUNS))[0]
     assert [{k: r[k] for k in c} for r, c in zip(rows, compared, strict=True)] == compared
-    names = ["comparison.csv", "comparison.json", "pareto.png", "curves.csv"]
+    names = ["comparison.csv", "comparison.json", "pareto.png", "curves.csv", "attribution.csv"]
     assert [f.name for f in files] == names
     with files[0].open() as f:
         table = list(csv.DictReader(f))

@@ -209,3 +209,37 @@ def test_accuracy_change_interval_without_data() -> None:
 def test_accuracy_change_interval_rejects_bad_confidence() -> None:
     with pytest.raises(ValueError):
         accuracy_change_interval(PairedCounts(1, 1, 1, 1), confidence=1.0)
+
+
+def _wilson_by_hand(successes: int, n: int, confidence: float) -> tuple[float, float]:
+    """Wilson's score interval worked from its formula: the cross-check of the library's."""
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
+    p, z2 = successes / n, z * z
+    center = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return max(0.0, center - half), min(1.0, center + half)
+
+
+def _mcnemar_by_hand(only_a: int, only_b: int) -> float:
+    """The exact two-sided tail summed in integers: the cross-check of scipy's."""
+    n, m = only_a + only_b, min(only_a, only_b)
+    tail = sum(math.comb(n, k) for k in range(m + 1))
+    return min(1.0, 2 * tail / 2**n) if n else 1.0
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 30, 151])
+def test_the_library_wilson_interval_matches_the_formula(n: int) -> None:
+    for successes in range(n + 1):
+        for confidence in (0.8, 0.95, 0.99):
+            expected = _wilson_by_hand(successes, n, confidence)
+            assert proportion_interval(successes, n, confidence) == pytest.approx(
+                expected, abs=1e-12
+            )
+
+
+def test_the_library_mcnemar_test_matches_the_integer_tail() -> None:
+    for a in range(0, 40, 3):
+        for b in range(0, 40, 5):
+            assert mcnemar_p(a, b) == pytest.approx(_mcnemar_by_hand(a, b), rel=1e-9, abs=1e-15)

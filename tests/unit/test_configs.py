@@ -19,7 +19,7 @@ def options(group: str) -> list[str]:
 
 
 def test_groups_offer_the_documented_options() -> None:
-    assert options("strategy") == ["cascade", "llm", "router", "slm"]
+    assert options("strategy") == ["cascade", "learned_router", "llm", "router", "slm"]
     assert {"gpt-4o", "gpt-4o-mini", "local"} <= set(options("llm"))
     assert {"qwen2.5-math-1.5b", "smollm2-135m", "vllm"} <= set(options("slm"))
     assert options("dataset") == DATASET_OPTIONS
@@ -99,12 +99,14 @@ def test_every_strategy_builds_under_every_experiment(
     strategy: str, experiment: str | None
 ) -> None:
     overrides = [f"strategy={strategy}"] + ([f"experiment={experiment}"] if experiment else [])
+    if strategy == "learned_router":  # it names the runs it learns from (read when prepared)
+        overrides.append("learned_router.runs=[run-a,run-b]")
     cfg = parse_config(resolved(*overrides))
     models = Models.for_run(cfg)
     built = build_strategy(cfg, models)
     assert built.name == strategy
     both = {"llm", "slm"}
-    expected = {"llm": {"llm"}, "slm": {"slm"}, "router": both, "cascade": both}[strategy]
+    expected = {"llm": {"llm"}, "slm": {"slm"}, "router": both, "cascade": both}.get(strategy, both)
     assert set(models.built()) == expected
 
 

@@ -69,6 +69,7 @@ NEW_COLUMNS = [
     "code_outcome",
     "code_message",
     "code_duration_s",
+    "attribution",
 ]
 
 

@@ -15,7 +15,7 @@ from ..helpers import DATASET_OPTIONS, resolved
 
 
 def test_registries_hold_the_documented_names() -> None:
-    assert STRATEGIES.names() == ["cascade", "llm", "router", "slm"]
+    assert STRATEGIES.names() == ["cascade", "learned_router", "llm", "router", "slm"]
     assert BACKENDS.names() == ["llama_cpp", "openai", "transformers"]
     assert DATASETS.names() == DATASET_OPTIONS
 
@@ -24,8 +24,8 @@ def test_unknown_name_lists_known_names_and_suggests() -> None:
     with pytest.raises(ConfigError) as e:
         STRATEGIES.get("ruoter")
     assert str(e.value) == (
-        "unknown strategy 'ruoter' <strategy.name>; known: cascade, llm, router, slm. "
-        "Did you mean 'router'?"
+        "unknown strategy 'ruoter' <strategy.name>; known: cascade, learned_router, llm, router, "
+        "slm. Did you mean 'router'?"
     )
 
 

@@ -13,6 +13,7 @@ from delegate.compare.analysis.baselines import (
     random_mix,
 )
 from delegate.compare.analysis.curves import CURVE_COLUMNS, cascade_curve, routing_curve
+from delegate.compare.analysis.learned import fit_router, learned_router_scores
 from delegate.compare.analysis.summaries import aiq, apgr, cpt, cpt_cost, reachable_frontier
 
 __all__ = [
@@ -23,6 +24,8 @@ __all__ = [
     "cascade_curve",
     "cpt",
     "cpt_cost",
+    "fit_router",
+    "learned_router_scores",
     "paired_bootstrap_beats_random",
     "random_mix",
     "reachable_frontier",

@@ -89,7 +89,7 @@ def _grader(p: ProblemRecord, dataset: Mapping[str, Any]) -> tuple[str, float] |
     return str(kind), float(tol) if isinstance(tol, int | float) else 0.0
 
 
-def _summary_numbers(table: pd.DataFrame, weak: Point, strong: Point, binary: bool) -> dict:
+def summary_numbers(table: pd.DataFrame, weak: Point, strong: Point, binary: bool) -> dict:
     """APGR, CPT(50%) and CPT(80%) in share and USD, and AIQ. A router family has no share:
     its CPT in USD is read on the frontier that mixing its points reaches."""
     out: dict[str, Any] = {"points": len(table)}
@@ -128,7 +128,7 @@ def _curve(
         "oracle_accuracy": best.accuracy,
         "oracle_strong_share": best.strong_share,
         "oracle_cost_per_problem_usd": best.cost,
-        **_summary_numbers(table, weak, strong, binary=kind == "simulated_cascade"),
+        **summary_numbers(table, weak, strong, binary=kind == "simulated_cascade"),
     }
     drawn = tuple(_member(c, kind) for c in members)
     ids = tuple(c.config_id for c in members)

@@ -2,7 +2,8 @@
 
 For each configuration (pooled over its seeds, as in ``comparison.csv``) and each level or source
 its problems carry: accuracy with its 95% Wilson interval, the share of problems delegated
-(router) or escalated (cascade) and the cost per problem. The figures are read from
+(router) or escalated (cascade) and the cost per problem; by level, a router's or cascade's
+problems per attribution category too (``failures``). The figures are read from
 ``metrics.breakdown`` on the pooled records, so they mean what the run's ``accuracy/level_3`` and
 ``accuracy/gsm8k`` mean. Records without a level or source (older runs) are in no group.
 """
@@ -13,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from delegate.compare.analysis.intervals import proportion_interval
+from delegate.compare.failures import counts
 from delegate.metrics import breakdown, source_group
 
 if TYPE_CHECKING:
@@ -29,7 +31,8 @@ FIGURES = (
     "escalation_rate",
     "cost_per_problem_usd",
 )
-LEVEL_COLUMNS = ("configuration", "config_id", "strategy", "level", *FIGURES)
+# The level's problems per attribution category (router and cascade rows; JSON in the CSV).
+LEVEL_COLUMNS = ("configuration", "config_id", "strategy", "level", *FIGURES, "attribution")
 SOURCE_COLUMNS = ("configuration", "config_id", "strategy", "source", *FIGURES)
 
 
@@ -71,7 +74,9 @@ def by_group(
             "strategy": row.strategy,
         }
         for level in sorted({p.level for p in records if p.level is not None}):
-            by_level.append({**head, "level": level, **_figures(metrics, f"level_{level}")})
+            found = counts((p for p in records if p.level == level), row.strategy) or None
+            figures = _figures(metrics, f"level_{level}")
+            by_level.append({**head, "level": level, **figures, "attribution": found})
         mine = set(_sources(records))
         for source in (s for s in sources if s in mine):
             by_source.append({**head, "source": source, **_figures(metrics, source_group(source))})

@@ -36,6 +36,12 @@ CURVE_CSV_COLUMNS = (
     "cpt50_usd",
     "cpt80_usd",
     "aiq",
+    # learned_router curves: APGR less the random mix's 0.5, its paired bootstrap 95% interval
+    # and the verdict (yes / no / not shown); empty for the other kinds.
+    "apgr_minus_random",
+    "apgr_minus_random_ci_low",
+    "apgr_minus_random_ci_high",
+    "beats_random_mix",
 )
 
 

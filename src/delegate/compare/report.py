@@ -3,7 +3,8 @@
 ``build`` groups the runs by configuration (``table``), traces the curves their logged answers
 make (``families``) and sets each configuration against its references (``rows``);
 ``write_report`` writes ``comparison.csv``, ``comparison.json``, ``pareto.png``, ``curves.csv``
-and the comparison by level and source (``levels``: ``comparison_by_level.csv``,
+``attribution.csv`` (where each router and cascade goes wrong, ``failures``; only when the report
+has one) and the comparison by level and source (``levels``: ``comparison_by_level.csv``,
 ``comparison_by_source.csv``, ``by_level.png``, each only when some problem carries a level, or
 a source), rendered by ``render`` and drawn by ``figures``. ``markdown`` prints the headline
 tables. Nothing here reads the store except ``write_report`` without ``loaded`` (``runs``).
@@ -18,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from delegate.compare import figures
+from delegate.compare.failures import ATTRIBUTION_COLUMNS, attribution_rows
 from delegate.compare.families import Curve, families
+from delegate.compare.learned import learned_curves
 from delegate.compare.levels import LEVEL_COLUMNS, SOURCE_COLUMNS, by_group
 from delegate.compare.render import (
     CURVE_CSV_COLUMNS,
@@ -46,11 +49,16 @@ class Comparison:
     configs: Mapping[str, Configuration]
 
 
+def all_curves(configs: Mapping[str, Configuration], notes: list[str]) -> list[Curve]:
+    """Simulated cascades, router families, then learned-router curves."""
+    return [*families(configs, notes), *learned_curves(configs, notes)]
+
+
 def build(loaded: Loaded) -> Comparison:
     """The comparison of the loaded runs; notes on curves that cannot be built go to
     ``loaded.notes``."""
     configs, settings = configurations(loaded)
-    curves = families(configs, loaded.notes)
+    curves = all_curves(configs, loaded.notes)
     return Comparison(comparison_rows(configs, curves), settings, curves, configs)
 
 
@@ -67,7 +75,7 @@ def annotate(rows: Sequence[dict[str, Any]], loaded: Loaded) -> list[Curve]:
     A note already in ``loaded.notes`` is not added twice."""
     notes: list[str] = []
     configs, _ = configurations(loaded)
-    curves = families(configs, notes)
+    curves = all_curves(configs, notes)
     loaded.notes.extend(n for n in notes if n not in loaded.notes)
     cells = {row.config.config_id: row.cells() for row in comparison_rows(configs, curves)}
     for row in rows:
@@ -143,4 +151,7 @@ def write_report(
     files.append(out / "pareto.png")
     summaries = [c.summary for c in comparison.curves]
     files.append(write_csv(out / "curves.csv", CURVE_CSV_COLUMNS, summaries))
+    failures = attribution_rows(comparison.rows, comparison.configs)
+    if failures:
+        files.append(write_csv(out / "attribution.csv", ATTRIBUTION_COLUMNS, failures))
     return [*files, *_write_levels(comparison, out, title)], cells

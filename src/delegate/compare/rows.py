@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from delegate.compare.fixed import ROUTED, BestFixed, best_fixed
 from delegate.compare.references import (
     AgainstMix,
     Baselines,
@@ -59,8 +60,9 @@ COLUMNS = (
     "slm_reference",
     *_BASELINE_COLUMNS,
 )
-# A router or cascade row's PGR and its test against the random mix (None on the other rows).
-ROW_COLUMNS = tuple(AgainstMix.__dataclass_fields__)
+# A router or cascade row's PGR and its test against the random mix, then the best fixed model
+# at its cost and the test against it (None on the other rows).
+ROW_COLUMNS = (*AgainstMix.__dataclass_fields__, *BestFixed.__dataclass_fields__)
 # Where a row's cells keep the summaries of the curves it lies on (for the Markdown tables).
 CURVES_KEY = "curves"
 
@@ -69,7 +71,8 @@ CURVES_KEY = "curves"
 class ComparisonRow:
     """One configuration, set against its references. The parts that do not apply are None:
     ``versus`` on LLM-only itself or without an LLM-only reference, ``slm_reference`` on
-    LLM-only, ``baselines`` without both references, ``against_mix`` off routers and cascades."""
+    LLM-only, ``baselines`` without both references, ``against_mix`` and ``best_fixed`` off
+    routers, cascades and learned routers."""
 
     config: Configuration
     llm_reference: str
@@ -77,6 +80,7 @@ class ComparisonRow:
     versus: VersusLlm | None
     baselines: Baselines | None
     against_mix: AgainstMix | None
+    best_fixed: BestFixed | None
     curves: tuple[Mapping[str, Any], ...]  # the summaries of the curves it lies on
 
     @property
@@ -89,6 +93,7 @@ class ComparisonRow:
         versus = asdict(self.versus) if self.versus else {}
         mix = asdict(self.baselines) if self.baselines else {}
         tested = asdict(self.against_mix) if self.against_mix else {}
+        tested |= asdict(self.best_fixed) if self.best_fixed else {}
         return {
             "configuration": c.label,
             "short_label": c.short_label,
@@ -117,7 +122,8 @@ def comparison_row(
     mix = None
     if llm and slm and own_llm and slm.config_id != cid:
         mix = baselines(config, configs[llm.config_id], configs[slm.config_id])
-    tested = against_mix(config, configs) if config.strategy in ("router", "cascade") else None
+    routed = config.strategy in ROUTED
+    tested = against_mix(config, configs) if routed else None
     return ComparisonRow(
         config=config,
         llm_reference=describe(llm, configs),
@@ -125,6 +131,7 @@ def comparison_row(
         versus=versus,
         baselines=mix,
         against_mix=tested,
+        best_fixed=best_fixed(config, configs),
         curves=tuple(c.summary for c in curves if cid in c.config_ids),
     )
 

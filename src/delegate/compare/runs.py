@@ -1,7 +1,8 @@
 """Reading an experiment's finished runs back from MLflow: identity, tags, metrics and records.
 
 The one module of ``delegate.compare`` that speaks to MLflow (``open_store`` points it at a
-store; ``load_runs`` reads). Each run comes back typed: its per-sample table read into records by
+store; ``load_runs`` reads an experiment, ``load_selected`` the runs a learned router trains
+on). Each run comes back typed: its per-sample table read into records by
 ``delegate.records.read_records``, which repairs what MLflow's ``load_table`` does to the cells.
 A run's configuration is its identity (``config_id``, see ``delegate.identity``): runs that differ
 only in runtime settings (concurrency, cache, progress) or in seed are one configuration, grouped
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,21 +137,78 @@ def load_runs(experiment: str, sweep: str | None = None) -> Loaded:
                 notes.append(f"run {run.info.run_id} skipped: {document}")
                 continue
             documents[cid] = document
-        tags = run.data.tags
-        results.append(
-            RunResult(
-                run_id=run.info.run_id,
-                config_id=cid,
-                tags={k: tags.get(k, "?") for k in LABEL_TAGS},
-                seed=seed,
-                sweep=tags.get(SWEEP_TAG),
-                metrics=dict(run.data.metrics),
-                records=rows,
-            )
-        )
+        results.append(_result(run, cid, seed, rows))
     if not results:
         raise NoRuns(f"no comparable runs in experiment {experiment!r}: {'; '.join(notes)}")
     return Loaded(results, documents, notes)
+
+
+def _result(run: Any, cid: str, seed: str, records: list[ProblemRecord]) -> RunResult:
+    tags = run.data.tags
+    return RunResult(
+        run_id=run.info.run_id,
+        config_id=cid,
+        tags={k: tags.get(k, "?") for k in LABEL_TAGS},
+        seed=seed,
+        sweep=tags.get(SWEEP_TAG),
+        metrics=dict(run.data.metrics),
+        records=records,
+    )
+
+
+Selector = str | Mapping[str, Any]  # a run id, or {"config_id": ..., "seed": ...}
+
+
+def load_selected(uri: str, selectors: Sequence[Selector]) -> list[RunResult]:
+    """The finished runs that ``selectors`` name in the store at ``uri``, in their order, each
+    with its records: a run id, or a configuration and seed (its newest finished run, in any
+    experiment).
+
+    Raises:
+        NoRuns: A selector names no finished run, or its run has no readable per-sample table.
+    """
+    from mlflow.tracking import MlflowClient
+
+    open_store(uri)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    client = MlflowClient()
+    results = []
+    for selector in selectors:
+        run = _selected_run(client, selector)
+        records = _one_table(client, run.info.experiment_id, run.info.run_id)
+        if isinstance(records, str):
+            raise NoRuns(f"run {run.info.run_id}: {records}")
+        tags = run.data.tags
+        results.append(_result(run, tags.get(CONFIG_ID_TAG, "?"), tags.get("seed", "?"), records))
+    return results
+
+
+def _selected_run(client: Any, selector: Selector) -> Any:
+    """The finished run a selector names (see ``load_selected``)."""
+    if isinstance(selector, str):
+        try:
+            run = client.get_run(selector)
+        except Exception:
+            raise NoRuns(f"no run {selector!r} in the store") from None
+        if run.info.status != "FINISHED":
+            raise NoRuns(f"run {selector} is {run.info.status}, not FINISHED")
+        return run
+    if not isinstance(selector, Mapping) or set(selector) != {"config_id", "seed"}:
+        raise NoRuns(f"a run is named by its id or by {{config_id, seed}}, got {selector!r}")
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    query = (
+        f"attributes.status = 'FINISHED' and tags.`{CONFIG_ID_TAG}` = "
+        f"'{quote(str(selector['config_id']))}' and tags.`seed` = '{quote(str(selector['seed']))}'"
+    )
+    found = client.search_runs(
+        experiments, filter_string=query, order_by=["attributes.start_time DESC"], max_results=1
+    )
+    if not found:
+        raise NoRuns(
+            f"no finished run of configuration {selector['config_id']} with seed "
+            f"{selector['seed']} in the store"
+        )
+    return found[0]
 
 
 def _per_sample_rows(

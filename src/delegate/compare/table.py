@@ -27,7 +27,7 @@ Key = tuple[str, int, str]  # (seed, problem_id, question)
 
 # The reference study's unit of cost (its results table priced 150 problems).
 PROBLEMS_PER_BATCH = 150
-_STRATEGY_ORDER = {"llm": 0, "router": 1, "cascade": 2, "slm": 3}
+_STRATEGY_ORDER = {"llm": 0, "router": 1, "cascade": 2, "learned_router": 3, "slm": 4}
 
 
 @dataclass(frozen=True)
@@ -182,5 +182,6 @@ def configurations(loaded: Loaded) -> tuple[dict[str, Configuration], list[str]]
 
 
 def report_order(configs: Iterable[Configuration]) -> list[Configuration]:
-    """LLM-only first, then the mixes (router, cascade), then SLM-only; by label within."""
+    """LLM-only first, then the mixes (router, cascade, learned router), then SLM-only; by
+    label within."""
     return sorted(configs, key=lambda c: (_STRATEGY_ORDER.get(c.strategy, 9), c.label))

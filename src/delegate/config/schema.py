@@ -120,6 +120,7 @@ class _TopLevel:
     max_tokens: int = field(default=1024, metadata=bounds(1))
     router: dict = field(default_factory=dict)
     cascade: dict = field(default_factory=dict)
+    learned_router: dict = field(default_factory=dict)
     cache: CacheConfig = field(default_factory=CacheConfig)
     code: CodeConfig = field(default_factory=CodeConfig)
     budget_usd: float | None = field(default=None, metadata=bounds(0.0, open_low=True))
@@ -195,7 +196,11 @@ def parse_config(plain: Mapping[str, Any]) -> RunConfig:
         budget_usd=top.budget_usd,
         dry_run=top.dry_run,
         retry_errors=top.retry_errors,
-        sections={"router": top.router, "cascade": top.cascade},
+        sections={
+            "router": top.router,
+            "cascade": top.cascade,
+            "learned_router": top.learned_router,
+        },
         plain=plain,
     )
 

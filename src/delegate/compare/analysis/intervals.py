@@ -2,6 +2,10 @@
 problems: Wilson's interval for an accuracy, paired counts, McNemar's exact test and Newcombe's
 interval for a paired accuracy change. Pure functions on outcomes already recorded: nothing here
 reads a store or calls a model (the cost-matched mix and the oracle are in ``baselines``).
+
+Wilson's interval comes from statsmodels and the exact binomial tail from scipy; Newcombe's
+paired interval is worked here because neither library computes it (statsmodels' paired tools
+test, they give no interval for a paired difference of proportions).
 """
 
 from __future__ import annotations
@@ -23,24 +27,23 @@ def _z(confidence: float) -> float:
 
 
 def proportion_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion, clamped to [0, 1].
+    """Wilson score interval for a binomial proportion (statsmodels' ``proportion_confint``),
+    clamped to [0, 1].
 
     Wilson rather than Wald because it stays sensible near 0 and 1, where accuracies often sit.
     With no trials nothing is known, so the interval is (0.0, 1.0).
     """
-    z = _z(confidence)
+    from statsmodels.stats.proportion import proportion_confint
+
+    _z(confidence)  # the same check and message as the other intervals
     if successes < 0 or successes > n:
         raise ValueError(f"need 0 <= successes <= n, got successes={successes}, n={n}")
     if n == 0:
         return (0.0, 1.0)
-    p = successes / n
-    z2 = z * z
-    denom = 1.0 + z2 / n
-    center = (p + z2 / (2.0 * n)) / denom
-    half = z * math.sqrt(p * (1.0 - p) / n + z2 / (4.0 * n * n)) / denom
+    low, high = proportion_confint(successes, n, alpha=1.0 - confidence, method="wilson")
     # The bounds are exactly 0 and 1 at the extremes; set them so rounding cannot leave 1e-17.
-    low = 0.0 if successes == 0 else max(0.0, center - half)
-    high = 1.0 if successes == n else min(1.0, center + half)
+    low = 0.0 if successes == 0 else max(0.0, float(low))
+    high = 1.0 if successes == n else min(1.0, float(high))
     return (low, high)
 
 
@@ -81,25 +84,18 @@ def paired_counts(a: Mapping[K, bool], b: Mapping[K, bool]) -> PairedCounts:
 def mcnemar_p(only_a: int, only_b: int) -> float:
     """Exact two-sided McNemar p-value from the discordant counts.
 
-    Under the null each discordant pair is a fair coin, so this is a two-sided binomial test of
-    min(only_a, only_b) under Binomial(only_a + only_b, 1/2). The tail is summed in exact
-    integers and divided once, so large counts neither overflow nor lose precision.
+    Under the null each discordant pair is a fair coin, so this is scipy's exact two-sided
+    binomial test of min(only_a, only_b) under Binomial(only_a + only_b, 1/2); scipy sums the
+    tail in log space, so large counts neither overflow nor lose precision.
     """
+    from scipy.stats import binomtest
+
     if only_a < 0 or only_b < 0:
         raise ValueError(f"counts must be non-negative, got {only_a}, {only_b}")
     n = only_a + only_b
     if n == 0:
         return 1.0
-    m = min(only_a, only_b)
-    tail = 0
-    term = 1  # C(n, 0)
-    for k in range(m + 1):
-        tail += term
-        term = term * (n - k) // (k + 1)  # C(n, k + 1), exact
-    total = 1 << n
-    if 2 * tail >= total:
-        return 1.0
-    return (2 * tail) / total
+    return min(1.0, float(binomtest(min(only_a, only_b), n, 0.5).pvalue))
 
 
 def accuracy_change_interval(
