@@ -49,7 +49,8 @@ def test_one_finished_run_per_strategy_with_every_metric(offline_runs) -> None:
     for r in runs:
         assert r.info.status == "FINISHED"
         by_group = {f"{m}/{g}" for m in BREAKDOWN_NAMES for g in ("mini", "level_1")}
-        expected = set(METRIC_NAMES) | set(RUN_METRICS) | by_group | {"spent_usd"}
+        expected = set(METRIC_NAMES) | set(RUN_METRICS) | by_group
+        expected |= {"spent_usd", "possibly_billed_usd"}
         assert set(r.data.metrics) == expected  # mini: 1 source
         assert r.data.metrics["n_problems"] == SAMPLES
         assert 0 <= r.data.metrics["accuracy_strict"] <= r.data.metrics["accuracy"] <= 1
