@@ -22,6 +22,7 @@ import argparse
 import contextlib
 import json
 import logging
+import re
 import socket
 import subprocess
 import sys
@@ -75,9 +76,9 @@ def rest(base: str, route: str, body: dict[str, Any]) -> Any:
         return json.loads(response.read())
 
 
-def find_runs(base: str, experiment: str) -> tuple[str, dict[str, str]]:
-    """The experiment's id and its runs' ids by role: the parent run (``parent``), the newest
-    run of each strategy (``llm``, ``router``...)."""
+def find_runs(base: str, experiment: str) -> tuple[str, dict[str, str], dict[str, str]]:
+    """The experiment's id and its runs' ids and names by role: the parent run (``parent``),
+    the newest run of each strategy (``llm``, ``router``...)."""
     with urllib.request.urlopen(
         f"{base}/api/2.0/mlflow/experiments/get-by-name?experiment_name={experiment}", timeout=30
     ) as response:
@@ -86,12 +87,23 @@ def find_runs(base: str, experiment: str) -> tuple[str, dict[str, str]]:
         base, "/api/2.0/mlflow/runs/search", {"experiment_ids": [experiment_id], "max_results": 200}
     )["runs"]
     runs: dict[str, str] = {}
+    names: dict[str, str] = {}
     for run in found:
         tags = {t["key"]: t["value"] for t in run["data"].get("tags", [])}
         role = "parent" if tags.get("delegate.role") == "sweep" else tags.get("strategy")
         if role and role not in runs:
             runs[role] = run["info"]["run_id"]
-    return experiment_id, runs
+            names[role] = run["info"]["run_name"]
+    return experiment_id, runs, names
+
+
+def small(path: Path) -> None:
+    """The picture in 256 colours (a UI's flat colours survive it), a third of its size."""
+    from PIL import Image  # matplotlib's dependency: in the project's environment already
+
+    with Image.open(path) as image:
+        reduced = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    reduced.save(path, optimize=True)
 
 
 class Tour:
@@ -103,8 +115,12 @@ class Tour:
 
     def go(self, route: str) -> None:
         self.page.goto(f"{self.base}/#{route}")
-        self.page.wait_for_load_state("networkidle")
+        with contextlib.suppress(Exception):  # the UI polls: it may never go quiet
+            self.page.wait_for_load_state("networkidle", timeout=8000)
         self.page.wait_for_timeout(SETTLE_MS)
+        # The assistant panel opens on every page load and covers a third of it.
+        with contextlib.suppress(Exception):
+            self.page.get_by_role("button", name="Close").last.click(timeout=2000)
 
     def step(self, what: str, action: Callable[[], Any]) -> bool:
         """Do one UI step; a step the UI does not offer is noted, not fatal."""
@@ -124,15 +140,19 @@ class Tour:
         self.page.wait_for_timeout(SETTLE_MS)
         path = self.out / f"{name}.png"
         self.page.screenshot(path=str(path))
+        small(path)
         log.info("saved %s", path)
         return path
 
 
-def tour(t: Tour, experiment_id: str, runs: dict[str, str]) -> None:
+def tour(t: Tour, experiment_id: str, runs: dict[str, str], names: dict[str, str]) -> None:
     """Every view of the README, in its order."""
     exp = f"/experiments/{experiment_id}"
     t.go(exp)
-    t.shot("opens")  # where the experiment opens: the GenAI overview, now with cost and quality
+    quiet(t)
+    t.shot("opens")
+    t.step("open the Quality tab", t.click("Quality"))
+    t.shot("opens_quality")
     t.go(f"{exp}/runs")
     t.step("group runs by the config_id tag", lambda: group_by(t, "config_id"))
     t.shot("runs_grouped")
@@ -144,14 +164,14 @@ def tour(t: Tour, experiment_id: str, runs: dict[str, str]) -> None:
         t.shot("parent_table")
     if "router" in runs:
         t.go(f"{exp}/runs/{runs['router']}/traces")
-        t.step("open Filters", lambda: t.page.get_by_role("button", name="Filters").click())
         t.step("filter on the outcome tag", lambda: filter_tag(t, "outcome", "wrong"))
         t.shot("traces_wrong")
-        t.step("open the first trace", lambda: t.page.get_by_text("problem ").first.click())
+        first = t.page.get_by_text(re.compile(r"^tr-[0-9a-f]"))
+        t.step("open the first trace", lambda: first.first.click(timeout=5000))
         t.shot("trace")
     if "router" in runs and "llm" in runs:
-        t.go(f"{exp}/evaluation-runs/{runs['router']}")
-        t.step("compare to the LLM-only run", lambda: baseline(t, runs["llm"]))
+        t.go(f"{exp}/runs/{runs['router']}/traces")
+        t.step("compare to the LLM-only run", lambda: baseline(t, names["llm"]))
         t.shot("compare_baseline")
 
 
@@ -162,15 +182,26 @@ def group_by(t: Tour, tag: str) -> None:
 
 
 def filter_tag(t: Tour, key: str, value: str) -> None:
-    t.page.get_by_text("Tag", exact=True).first.click(timeout=5000)
+    """Filters, then Field = Tags, Key = ``key``, Value = ``value``, Apply filters."""
+    t.page.get_by_role("button", name="Filters").first.click(timeout=5000)
+    t.page.get_by_text("Select column").first.click(timeout=5000)
+    t.page.get_by_role("option", name="Tags").click(timeout=5000)
     t.page.get_by_placeholder("Key").first.fill(key)
     t.page.get_by_placeholder("Value").first.fill(value)
-    t.page.get_by_role("button", name="Apply").first.click(timeout=5000)
+    t.page.get_by_role("button", name="Apply filters").first.click(timeout=5000)
+    t.page.keyboard.press("Escape")  # the filter's popover would cover the list
 
 
-def baseline(t: Tour, run_id: str) -> None:
-    t.page.get_by_text("Compare to", exact=False).first.click(timeout=5000)
-    t.page.get_by_text(run_id[:8], exact=False).first.click(timeout=5000)
+def baseline(t: Tour, run_name: str) -> None:
+    """The run's Traces tab: "compare to" the run named ``run_name``."""
+    t.page.get_by_text("baseline run").first.click(timeout=5000)
+    t.page.get_by_role("option").filter(has_text=run_name).first.click(timeout=5000)
+
+
+def quiet(t: Tour) -> None:
+    """Dismiss the first-visit hint that covers the overview."""
+    with contextlib.suppress(Exception):
+        t.page.get_by_role("button", name="Got it").click(timeout=3000)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -185,11 +216,11 @@ def main(argv: list[str] | None = None) -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     with mlflow_ui(args.store) as base, sync_playwright() as p:
-        experiment_id, runs = find_runs(base, args.experiment)
+        experiment_id, runs, names = find_runs(base, args.experiment)
         browser = p.chromium.launch(executable_path=args.chromium, headless=True)
         page = browser.new_page(viewport=VIEWPORT, device_scale_factor=1)
         t = Tour(page, base, args.out)
-        tour(t, experiment_id, runs)
+        tour(t, experiment_id, runs, names)
         browser.close()
     if t.missed:
         log.warning("%d step(s) the UI did not offer: %s", len(t.missed), "; ".join(t.missed))
