@@ -126,13 +126,12 @@ def _configurations(ax: Any, rows: Sequence[ComparisonRow]) -> None:
         if any(r.strategy == strategy for r in rows):
             ax.errorbar(
                 [], [], yerr=[], fmt="o", color=strategy_colour, capsize=4,
-                label=f"{strategy}: pooled accuracy, 95% CI (faint dots: single runs)",
+                label=f"{strategy}: pooled, 95% CI (faint: runs)",
             )  # fmt: skip
     if any(_mix_accuracy(r) is not None for r in rows):
         ax.scatter(
             [], [], marker="x", color="black",
-            label="x: random mix of LLM-only and SLM-only at the cost of the configuration "
-            "it sits under (in its colour)",
+            label="x: random LLM/SLM mix costing what the same-colour point costs",
         )  # fmt: skip
 
 
