@@ -3,7 +3,8 @@ keep a run that measured nothing from passing for a result.
 
 A run whose budget stopped it ends KILLED (``stopped=budget``); a run whose every problem failed,
 or whose router never got an answer from the small model, ends FAILED; more than 5% of answers
-cut off by ``max_tokens`` is a warning naming the limit.
+cut off by ``max_tokens`` is a warning naming the limit. Beside the aggregate metrics a run logs
+its cost per problem and its accuracy's 95% interval (``RUN_METRICS``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from delegate.compare.analysis.intervals import proportion_interval
 from delegate.config import ROLES, RunConfig
 from delegate.errors import DelegateError
 from delegate.metrics import aggregate
@@ -22,6 +24,11 @@ from delegate.session import Session
 from delegate.tags import STOPPED_TAG
 
 log = logging.getLogger(__name__)
+
+# Metrics a run logs beside ``metrics.aggregate``'s, so runs of different sizes share a scatter
+# (cost per problem) and a run's accuracy shows how far it can be trusted (Wilson's 95% interval,
+# as the comparison report computes it).
+RUN_METRICS = ("cost_per_problem_usd", "accuracy_ci_low", "accuracy_ci_high")
 
 # Above this share of truncated answers a run warns: its accuracy measures max_tokens.
 TRUNCATION_WARNING_SHARE = 0.05
@@ -66,6 +73,7 @@ def finalize(
     rows = [r.to_row() for r in records]
     metrics["spent_usd"] = budget.spent_usd
     metrics["possibly_billed_usd"] = budget.possibly_billed_usd
+    metrics |= run_metrics(records)
     info = {"run_id": session.run_id, "config_id": session.config_id, "tags": session.tags}
     write_results(session.run_dir, config.strategy, metrics, records, info | dict(extra))
     # A reopened run may hold a table from an earlier session: replace it, never append.
@@ -86,6 +94,17 @@ def finalize(
     warn_if_truncated(config, metrics)
     check_measured(records, metrics)
     return metrics
+
+
+def run_metrics(records: Sequence[ProblemRecord]) -> dict[str, float]:
+    """``RUN_METRICS`` of a run's records (at least one)."""
+    n = len(records)
+    low, high = proportion_interval(sum(r.correct for r in records), n)
+    return {
+        "cost_per_problem_usd": sum(r.cost_usd for r in records) / n,
+        "accuracy_ci_low": low,
+        "accuracy_ci_high": high,
+    }
 
 
 def check_measured(records: Sequence[ProblemRecord], metrics: Mapping[str, float]) -> None:

@@ -1,8 +1,11 @@
 """The problem loop: every problem solved, graded, priced and recorded, a few at a time.
 
 A problem's failure is its record (scored wrong, kept in the denominator), never the run's end.
-Each problem is one trace: its root span holds the problem and its graded outcome, tagged so the
-Traces list filters on it. Progress (problems done, running accuracy and cost) goes to stderr.
+Each problem is one trace: its root span holds the problem and its graded outcome (a cascade's
+samples and verdict too), tagged with the outcome, the problem's source and level and the run's
+configuration and seed so the Traces list filters and groups on them, graded as MLflow assessments,
+and each model call priced at its role's price. Progress (problems done, running accuracy and
+cost) goes to stderr.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ import asyncio
 import logging
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from delegate import tracing
 from delegate.accounting import Price
@@ -20,6 +24,7 @@ from delegate.models.budget import Budget, BudgetExhausted
 from delegate.records import ProblemRecord, make_record
 from delegate.scoring.answers import grade_answer
 from delegate.strategies import Strategy, Trace
+from delegate.tags import CONFIG_ID_TAG, PROMPT_TAG, SEED_TAG, STRATEGY_TAG
 
 log = logging.getLogger(__name__)
 
@@ -33,19 +38,66 @@ TRACE_OUTPUTS = (
     "tool_calls",
     "cost_usd",
 )
+# What a cascade's root span adds: each sample's answer, the majority's share, the verdict.
+CASCADE_OUTPUTS = ("slm_answers", "slm_answer", "confidence", "escalated")
+# The run's tags each trace carries, so traces slice by configuration and seed in one view.
+RUN_TRACE_TAGS = (STRATEGY_TAG, CONFIG_ID_TAG, SEED_TAG)
+LABEL_TRACE_TAG = "label"
 
 
-def trace_tags(record: ProblemRecord) -> dict[str, str]:
-    """A problem's outcome as trace tags, so the Traces list filters on them
-    (``tags.outcome = 'wrong'``)."""
+def config_label(run: Mapping[str, str]) -> str:
+    """A run's configuration as the report names it, less the settings only a comparison knows
+    vary: ``router (gpt-4o + qwen, cot)``."""
+    strategy = run.get(STRATEGY_TAG, "?")
+    llm, slm = run.get("llm", "none"), run.get("slm", "none")
+    models = {"llm": llm, "slm": slm}.get(strategy, f"{llm} + {slm}")
+    return f"{strategy} ({models}, {run.get(PROMPT_TAG, '?')})"
+
+
+def trace_tags(record: ProblemRecord, run: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A problem's outcome, where it comes from and the run's configuration as trace tags, so
+    the Traces list filters on them (Filters, Tag ``outcome`` = ``wrong``)."""
     outcome = "error" if record.error else "correct" if record.correct else "wrong"
-    return {
+    tags = {
         "outcome": outcome,
         "extracted": str(record.extracted),
         "gold": record.gold,
         "truncated": str(record.truncated).lower(),
         "problem_id": str(record.problem_id),
+        "source": record.source,
+        "level": "" if record.level is None else str(record.level),
     }
+    if record.subject:
+        tags["subject"] = record.subject
+    attribution = getattr(record, "attribution", None)  # set by strategies that attribute
+    if attribution is not None:
+        tags["attribution"] = str(attribution)
+    if run:
+        tags |= {k: run[k] for k in RUN_TRACE_TAGS if k in run}
+        tags[LABEL_TRACE_TAG] = config_label(run)
+    return tags
+
+
+def trace_outputs(record: ProblemRecord) -> dict[str, Any]:
+    """What the root span shows: the outcome, and a cascade's samples and verdict."""
+    outputs = {k: getattr(record, k) for k in TRACE_OUTPUTS}
+    if record.slm_answers:
+        outputs |= {k: getattr(record, k) for k in CASCADE_OUTPUTS}
+    return outputs
+
+
+def price_spans(root: tracing.Span, prices: Mapping[str, Price]) -> None:
+    """Each model call's cost at its role's price, on its span (MLflow's cost fields)."""
+    for call in tracing.model_calls(root):
+        price, a = prices[call.attributes["role"]], call.attributes
+        call.set_attributes(
+            {
+                "input_cost_usd": price.input_cost_usd(
+                    a.get("input_tokens", 0), a.get("cached_input_tokens", 0)
+                ),
+                "output_cost_usd": price.output_cost_usd(a.get("output_tokens", 0)),
+            }
+        )
 
 
 async def solve_all(
@@ -111,8 +163,10 @@ async def solve_one(
         record = make_record(
             problem, text, trace, latency, llm_price, slm_price, error, grade, strategy.name
         )
-        root.set_outputs({k: getattr(record, k) for k in TRACE_OUTPUTS})
-        root.set_tags(trace_tags(record))
+        root.set_outputs(trace_outputs(record))
+        root.set_tags(trace_tags(record, tracing.run_tags()))
+        root.set_grade(tracing.Grade(record.gold, record.correct, record.extracted, error))
+        price_spans(root, {"llm": llm_price, "slm": slm_price})
     return record
 
 

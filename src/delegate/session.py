@@ -1,6 +1,9 @@
 """A run's session in the store: its identity and tags, the run it continues, its budget, and the
 files that say what ran, opened once the models are prepared.
 
+Its params are the settings its strategy reads (``run_params``), not the whole config, so a run
+shows only what could have changed its result; its name keeps the seed in view.
+
 The configuration identity is computed after ``prepare()`` (backends resolve their devices and
 files then). If an unfinished run of the same configuration and seed exists, it is reopened and
 its finished records are kept (``delegate.resume``); its budget counts what it billed before.
@@ -9,13 +12,15 @@ its finished records are kept (``delegate.resume``); its budget counts what it b
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from delegate import identity, resume, tracking
 from delegate.build import Models, run_identity
+from delegate.config import ROLES
 from delegate.outputs import BUDGET_FILE, RECORDS_FILE, write_config, write_identity, write_samples
 from delegate.params import flatten, git_commit, redact
 from delegate.plan import Plan
@@ -100,6 +105,24 @@ def _sweep_tags(store: tracking.Store, sweep: str | None, job: tuple[str, str] |
     return tags
 
 
+def run_params(plain: Mapping[str, Any], strategy: str, roles: set[str]) -> dict[str, str]:
+    """The params worth comparing runs by: the keys this strategy reads. Another strategy's
+    section (``router.*`` on an slm run) and an unused model role's (``llm.*`` there) are left
+    out, and of the prompt set only its name: the texts are in ``identity.json`` and the whole
+    resolved config is the ``config.yaml`` artifact."""
+    from delegate.strategies import STRATEGIES
+
+    def read(key: str) -> bool:
+        top = key.split(".", 1)[0]
+        if top in ROLES:
+            return top in roles
+        if top in STRATEGIES:
+            return top == strategy
+        return top != "prompt" or key == "prompt.name"
+
+    return {k: v for k, v in flatten(plain).items() if read(k)}
+
+
 @dataclass(frozen=True)
 class Opening:
     """What a session will open: the store, the identity, the tags, and the run it continues."""
@@ -149,7 +172,8 @@ def open_session(plan: Plan, models: Models, opening: Opening) -> Iterator[Sessi
     config, previous, run_dir = plan.config, opening.previous, opening.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     models.budget.start(previous.spent_usd if previous else 0.0, run_dir / BUDGET_FILE)
-    name = f"{config.strategy}-{config.prompts.name}-{opening.config_id[:6]}-seed{config.seed}"
+    # The seed before the hash: sibling runs differ only in it, and the UI cuts long names short.
+    name = f"{config.strategy}-{config.prompts.name}-seed{config.seed}-{opening.config_id[:6]}"
     reopened = previous.run_id if previous is not None and not previous.finished else None
     store = opening.store
     with store.run(name, opening.tags, run_id=reopened) as active:
@@ -162,7 +186,7 @@ def open_session(plan: Plan, models: Models, opening: Opening) -> Iterator[Sessi
         if reopened:  # it holds its params already (they cannot change); its stop is over
             store.delete_tags(active, STOPPED_TAG, ERROR_TAG)
         else:
-            store.log_params(flatten(config.plain))
+            store.log_params(run_params(config.plain, config.strategy, set(models.built())))
         write_config(run_dir, redact(config.plain))
         document = identity.identity_document(opening.ident, asdict(config.prompts))
         write_identity(run_dir, scrub_config(document))

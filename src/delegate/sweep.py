@@ -4,8 +4,10 @@
 calls ``SweepCallback`` (configured under ``hydra.callbacks``) before the first job and after the
 last: before, it creates the MLflow store, the experiment and a parent run, so parallel jobs never
 race to create a fresh SQLite database; after, it writes the comparison report
-(``delegate.compare``) to the sweep directory and logs it to the parent run. Each job tags its run
-with the sweep's id (``sweep_id``) and names the parent run, so the UI groups them.
+(``delegate.compare``) to the sweep directory and logs it to the parent run, with the comparison
+as an MLflow table and each configuration's headline numbers as metrics
+(``delegate.sweep_summary``). Each job tags its run with the sweep's id (``sweep_id``) and names
+the parent run, so the UI groups them.
 """
 
 from __future__ import annotations
@@ -81,6 +83,17 @@ def _overrides(argv: list[str]) -> str:
     return scrub(" ".join(masked(a) for a in argv))
 
 
+def _summarize(parent: str, rows: list[dict[str, Any]]) -> None:
+    """The comparison on the parent run; the report's files are its record, so a store that
+    refuses the table costs the table only."""
+    from delegate.sweep_summary import log_comparison
+
+    try:
+        log_comparison(parent, rows)
+    except Exception as e:
+        log.warning("the parent run %s has no comparison table: %s", parent, e)
+
+
 def _tracking(config: Any) -> tuple[str, str]:
     return str(config.tracking.uri), str(config.tracking.experiment)
 
@@ -126,6 +139,8 @@ class SweepCallback(Callback):
         try:
             report, rows = write_report(experiment, sweep, out)
             files += report
+            if parent:
+                _summarize(parent, rows)
             print(markdown(rows), flush=True)  # the sweep's answer, where the user is looking
             log.info("sweep %s: comparison in %s", sweep, out)
             error = None

@@ -17,24 +17,21 @@ and reports how long that wait took, so the cost is measured, not hidden.
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import queue
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from delegate.secrets import scrub
+from delegate.trace_entities import to_mlflow
 
 log = logging.getLogger(__name__)
 
-_PREVIEW_CHARS = 1000  # what the MLflow UI shows of a trace's request and response
 _BATCH = 64  # traces per store transaction; bounded so one write never holds the store for long
 _QUIET_S = 0.05  # no problem finished for this long: the loop is idle, write what has gathered
 
@@ -45,6 +42,18 @@ class Span(Protocol):
     def set_attributes(self, attributes: dict[str, Any]) -> None: ...
     def set_error(self, error: str) -> None: ...
     def set_tags(self, tags: dict[str, str]) -> None: ...
+    def set_grade(self, grade: Grade) -> None: ...
+
+
+@dataclass(frozen=True)
+class Grade:
+    """A problem's grade, written as MLflow assessments on its trace: the gold answer as the
+    expectation, correct or wrong as the feedback, the extracted answer as its rationale."""
+
+    gold: str
+    correct: bool
+    extracted: str | None
+    error: str | None = None
 
 
 class _NoSpan:
@@ -61,6 +70,9 @@ class _NoSpan:
         return None
 
     def set_tags(self, tags: dict[str, str]) -> None:
+        return None
+
+    def set_grade(self, grade: Grade) -> None:
         return None
 
 
@@ -80,6 +92,8 @@ class RecordedSpan:
     error: str | None = None
     children: list[RecordedSpan] = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)  # a root's: the trace's searchable tags
+    grade: Grade | None = None  # a root's: the problem's grade, as the trace's assessments
+    counts: dict[str, int] = field(default_factory=dict)  # a root's: calls numbered so far
 
     def set_inputs(self, inputs: Any) -> None:
         self.inputs = inputs
@@ -97,6 +111,10 @@ class RecordedSpan:
     def set_tags(self, tags: dict[str, str]) -> None:
         """Tags of the trace this root span becomes (``tags.outcome = 'wrong'`` in the UI)."""
         self.tags.update(tags)
+
+    def set_grade(self, grade: Grade) -> None:
+        """The grade of the problem this root span is (its trace's assessments)."""
+        self.grade = grade
 
     def walk(self) -> Iterator[RecordedSpan]:
         yield self
@@ -116,10 +134,17 @@ class TraceStats:
 class _Exporter:
     """Writes finished span trees to the MLflow store from one background thread."""
 
-    def __init__(self, run_id: str, experiment_id: str, stats: TraceStats) -> None:
+    def __init__(
+        self,
+        run_id: str,
+        experiment_id: str,
+        stats: TraceStats,
+        run_tags: Mapping[str, str] | None = None,
+    ) -> None:
         from mlflow.tracing.client import TracingClient
 
         self.run_id, self.experiment_id, self.stats = run_id, experiment_id, stats
+        self.run_tags = dict(run_tags or {})
         self._client = TracingClient()
         self._queue: queue.SimpleQueue[RecordedSpan | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._work, name="delegate-traces", daemon=True)
@@ -151,6 +176,8 @@ class _Exporter:
 
     def _write(self, roots: list[RecordedSpan]) -> None:
         try:
+            # Assessments travel inside each TraceInfo: ``start_trace`` stores them in the same
+            # transaction, so grading a trace costs no store call of its own.
             traces = [to_mlflow(root, self.run_id, self.experiment_id) for root in roots]
             for info, _ in traces:
                 self._client.start_trace(info)
@@ -165,16 +192,42 @@ _exporter: _Exporter | None = None
 _current: ContextVar[RecordedSpan | None] = ContextVar("delegate_span", default=None)
 
 
+def _stored_tags(run_id: str) -> dict[str, str]:
+    """The tags run ``run_id`` holds in the store; none when it cannot be read (a trace is a
+    diagnostic: a store that refuses it costs the traces, not the run)."""
+    from mlflow.tracking import MlflowClient
+
+    try:
+        return dict(MlflowClient().get_run(run_id).data.tags)
+    except Exception as e:
+        log.debug("no tags read from run %s: %s", run_id, e)
+        return {}
+
+
+def run_tags() -> dict[str, str]:
+    """The tags of the run the traces are written to (empty when tracing is off), so each trace
+    can carry the run's strategy, configuration and seed (``delegate.loop.trace_tags``)."""
+    exporter = _exporter
+    return dict(exporter.run_tags) if exporter is not None else {}
+
+
 @contextmanager
-def traced_run(run_id: str | None, experiment_id: str | None = None) -> Iterator[TraceStats]:
+def traced_run(
+    run_id: str | None,
+    experiment_id: str | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> Iterator[TraceStats]:
     """Record a trace per root span into MLflow run ``run_id`` (None: tracing off) inside this
-    block; on leaving it, wait until every trace is written."""
+    block; on leaving it, wait until every trace is written. ``tags`` are the run's (see
+    ``run_tags``); by default they are read from the store once."""
     global _exporter
     stats = TraceStats()
     if run_id is None or experiment_id is None:
         yield stats
         return
-    _exporter = _Exporter(run_id, experiment_id, stats)
+    _exporter = _Exporter(
+        run_id, experiment_id, stats, _stored_tags(run_id) if tags is None else tags
+    )
     try:
         yield stats
     finally:
@@ -209,65 +262,20 @@ def span(name: str, kind: str, inputs: Any = None) -> Iterator[Span]:
             parent.children.append(live)
 
 
-def _b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode()
+def call_number(key: str) -> int:
+    """The number (from 1) of this call among the ``key`` calls of the problem open in this
+    task, so spans of identical calls (a cascade's samples) can be told apart; 0 outside one."""
+    live = _current.get()
+    if live is None:
+        return 0
+    while live.parent is not None:
+        live = live.parent
+    live.counts[key] = live.counts.get(key, 0) + 1
+    return live.counts[key]
 
 
-def _json(value: Any) -> str:
-    # Scrubbed: a prompt or an answer may quote a key (a prompt text holding one, say).
-    return scrub(json.dumps(value, default=str, ensure_ascii=False))
-
-
-def to_mlflow(root: RecordedSpan, run_id: str, experiment_id: str) -> tuple[Any, list[Any]]:
-    """A recorded tree as MLflow's TraceInfo and Span entities, the trace linked to ``run_id``."""
-    from mlflow.entities import Span as MlflowSpan
-    from mlflow.entities import SpanStatusCode, TraceInfo, TraceLocation, TraceState
-
-    raw_id = secrets.token_bytes(16)
-    trace_id = f"tr-{raw_id.hex()}"
-    spans = []
-    for s in root.walk():
-        attributes = {
-            "mlflow.traceRequestId": _json(trace_id),
-            "mlflow.spanType": _json(s.kind),
-            "mlflow.spanInputs": _json(s.inputs),
-            "mlflow.spanOutputs": _json(s.outputs),
-            **{k: _json(v) for k, v in s.attributes.items()},
-        }
-        if "input_tokens" in s.attributes:  # MLflow sums this key into the trace's token usage
-            usage = {k: s.attributes.get(k, 0) for k in ("input_tokens", "output_tokens")}
-            usage["total_tokens"] = usage["input_tokens"] + usage["output_tokens"]
-            attributes["mlflow.chat.tokenUsage"] = _json(usage)
-        status = SpanStatusCode.ERROR if s.error else SpanStatusCode.OK
-        spans.append(
-            MlflowSpan.from_dict(
-                {
-                    "trace_id": _b64(raw_id),
-                    "span_id": _b64(s.span_id),
-                    "parent_span_id": _b64(s.parent.span_id) if s.parent else None,
-                    "name": s.name,
-                    "start_time_unix_nano": s.start_ns,
-                    "end_time_unix_nano": s.end_ns,
-                    "events": [],
-                    "status": {"code": f"STATUS_CODE_{status.value}", "message": s.error or ""},
-                    "attributes": attributes,
-                    "links": [],
-                }
-            )
-        )
-    info = TraceInfo(
-        trace_id=trace_id,
-        trace_location=TraceLocation.from_experiment_id(experiment_id),
-        request_time=root.start_ns // 1_000_000,
-        execution_duration=(root.end_ns - root.start_ns) // 1_000_000,
-        state=TraceState.ERROR if root.error else TraceState.OK,
-        request_preview=_json(root.inputs)[:_PREVIEW_CHARS],
-        response_preview=_json(root.outputs)[:_PREVIEW_CHARS],
-        trace_metadata={"mlflow.sourceRun": run_id, "mlflow.trace_schema.version": "3"},
-        tags={
-            **{k: scrub(v) for k, v in root.tags.items()},
-            "mlflow.traceName": root.name,
-            "mlflow.trace.spansLocation": "TRACKING_STORE",
-        },
-    )
-    return info, spans
+def model_calls(root: Span) -> Iterator[RecordedSpan]:
+    """The model-call spans (those with a ``role`` attribute) under a recorded root; none when
+    tracing is off."""
+    if isinstance(root, RecordedSpan):
+        yield from (s for s in root.walk() if "role" in s.attributes)

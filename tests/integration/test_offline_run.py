@@ -9,6 +9,7 @@ from pathlib import Path
 import mlflow
 import pytest
 
+from delegate.finalize import RUN_METRICS
 from delegate.metrics import BREAKDOWN_NAMES, EXTRACTION_NAMES, METRIC_NAMES
 from delegate.runner import run
 
@@ -48,18 +49,29 @@ def test_one_finished_run_per_strategy_with_every_metric(offline_runs) -> None:
     for r in runs:
         assert r.info.status == "FINISHED"
         by_group = {f"{m}/{g}" for m in BREAKDOWN_NAMES for g in ("mini", "level_1")}
-        run_only = {"spent_usd", "possibly_billed_usd"}
-        names = set(METRIC_NAMES) | set(EXTRACTION_NAMES) | by_group | run_only  # mini: 1 source
-        assert set(r.data.metrics) == names
+        expected = set(METRIC_NAMES) | set(EXTRACTION_NAMES) | set(RUN_METRICS) | by_group
+        expected |= {"spent_usd", "possibly_billed_usd"}
+        assert set(r.data.metrics) == expected  # mini: 1 source
         assert r.data.metrics["n_problems"] == SAMPLES
         assert 0 <= r.data.metrics["accuracy_strict"] <= r.data.metrics["accuracy"] <= 1
         assert r.data.metrics["wall_time_s"] > 0
+        n, cost = r.data.metrics["n_problems"], r.data.metrics["cost_usd"]
+        assert r.data.metrics["cost_per_problem_usd"] == pytest.approx(cost / n)
+        m = r.data.metrics
+        assert m["accuracy_ci_low"] <= m["accuracy"] <= m["accuracy_ci_high"]
         assert r.data.tags["prompt"] == "cot" and r.data.tags["dataset"] == "mini:test"
         assert len(r.data.tags["git_commit"]) in (40, len("unknown"))
         assert (
             r.data.params["seed"] == "7"
             and r.data.params["strategy.name"] == r.data.tags["strategy"]
         )
+        # Params are what the strategy reads: no other strategy's section, no unused model.
+        strategy = r.data.tags["strategy"]
+        assert ("router.max_tool_calls" in r.data.params) == (strategy == "router")
+        assert ("llm.model" in r.data.params) == (strategy != "slm")
+        assert not any(k.startswith("cascade.") for k in r.data.params)
+        assert "prompt.name" in r.data.params and "prompt.system" not in r.data.params
+        assert r.info.run_name.startswith(f"{strategy}-cot-seed7-")
 
 
 def test_roles_are_accounted_separately(offline_runs) -> None:
@@ -152,6 +164,14 @@ def test_every_problem_is_a_trace_of_its_model_and_tool_calls(offline_runs) -> N
             outcome = "correct" if root.outputs["correct"] else "wrong"
             assert t.info.tags["outcome"] == ("error" if root.outputs["error"] else outcome)
             assert t.info.tags["gold"] == root.inputs["gold"]
+            tags = t.info.tags
+            assert (tags["strategy"], tags["seed"]) == (r.data.tags["strategy"], "7")
+            assert tags["config_id"] == r.data.tags["config_id"]
+            assert tags["label"].startswith(f"{r.data.tags['strategy']} (")
+            assert (tags["source"], tags["level"]) == ("mini", "1")
+            grades = {a.name: a for a in t.info.assessments}
+            assert grades["correctness"].feedback.value == root.outputs["correct"]
+            assert grades["expected_answer"].expectation.value == root.inputs["gold"]
             for s in spans:
                 if s.span_type == "CHAT_MODEL" and s.name.startswith("llm:"):
                     llm_in += s.attributes["input_tokens"]

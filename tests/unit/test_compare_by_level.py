@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from delegate.compare.levels import LEVEL_COLUMNS, SOURCE_COLUMNS, by_group
-from delegate.compare.report import build, write_report
+from delegate.compare.report import build, markdown, write_report
 from delegate.compare.runs import Loaded, RunResult
 from delegate.identity import identity_document, run_identity
 from delegate.records import read_records
@@ -208,3 +208,13 @@ def test_report_writes_the_tables_and_the_picture(tmp_path: Path) -> None:
         sources = list(csv.DictReader(f))
     assert tuple(sources[0]) == SOURCE_COLUMNS and len(sources) == 9
     assert (tmp_path / "by_level.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_comparison_csv_and_the_headline_table_show_the_cascades_escalation(tmp_path: Path) -> None:
+    _, rows = write_report("exp", "s1", tmp_path, LOADED)
+    with (tmp_path / "comparison.csv").open() as f:
+        table = {r["strategy"]: r for r in csv.DictReader(f)}
+    assert float(table["cascade"]["escalation_rate"]) == pytest.approx(2 / 6, abs=1e-6)
+    assert float(table["router"]["escalation_rate"]) == 0.0
+    assert "| escalation rate |" in markdown(rows)
+    assert "| 33.3% |" in markdown([r for r in rows if r["strategy"] == "cascade"])

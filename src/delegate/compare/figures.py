@@ -6,7 +6,8 @@ mix can match in cost, that mix's accuracy. With curves (``families``) they are 
 with the random mix between each curve's ends and its oracle, and a second panel shows accuracy
 against the share of problems sent to the large model for the curves that have one (the simulated
 cascades), each real cascade at its escalated share. ``by_level.png``: accuracy and the share
-handed over against level, one line per configuration.
+handed over against level, one line per configuration. A strategy has one colour in every
+figure (``colour``); legends sit outside the axes, so they hide no point.
 """
 
 from __future__ import annotations
@@ -24,12 +25,19 @@ if TYPE_CHECKING:  # figures draw what the report hands them
     from delegate.compare.runs import RunResult
 
 _COLOURS = {"llm": "tab:blue", "router": "tab:green", "cascade": "tab:purple", "slm": "tab:orange"}
+_MARKERS = ("o", "s", "^", "D", "v", "P")
+# A curve in the colour of the strategy it simulates or extends.
 _CURVE_STYLES = {"simulated_cascade": ("tab:purple", "-"), "router_family": ("tab:green", ":")}
 # What a strategy hands over, drawn in by_level.png's lower panel; the others hand over nothing.
 _HANDOVER = {
     "router": ("delegation_rate", "-", "delegated"),
     "cascade": ("escalation_rate", "--", "escalated"),
 }
+
+
+def colour(strategy: str) -> str:
+    """A strategy's colour, the same in every figure."""
+    return _COLOURS.get(strategy, "grey")
 
 
 def _pyplot() -> Any:
@@ -61,7 +69,7 @@ def pareto(
         ax.scatter(
             r.metrics.get("cost_usd", 0.0) / max(r.metrics.get("n_problems", 1.0), 1.0),
             r.metrics.get("accuracy", 0.0),
-            color=_COLOURS.get(r.strategy, "grey"),
+            color=colour(r.strategy),
             alpha=0.35,
             s=18,
         )
@@ -94,7 +102,7 @@ def _configurations(ax: Any, rows: Sequence[ComparisonRow]) -> None:
             y,
             yerr=[[y - s.accuracy_ci_low], [s.accuracy_ci_high - y]],
             fmt="o",
-            color=_COLOURS.get(row.strategy, "grey"),
+            color=colour(row.strategy),
             capsize=4,
             markersize=7,
         )
@@ -106,19 +114,25 @@ def _configurations(ax: Any, rows: Sequence[ComparisonRow]) -> None:
             fontsize=7,
         )
         mix = _mix_accuracy(row)
-        if mix is not None:  # the mix that costs what the router costs
-            ax.scatter(x, mix, marker="x", color="black", s=40, zorder=3)
+        if mix is not None:  # the mix that costs what this configuration costs, in its colour
+            ax.scatter(x, mix, marker="x", color=colour(row.strategy), s=40, zorder=3)
     edge = frontier(
         [(r.config.summary.cost_per_problem_usd, r.config.summary.accuracy) for r in rows]
     )
     if edge:
         xs, ys = zip(*edge, strict=True)
         ax.step(xs, ys, where="post", color="black", linewidth=1, label="frontier")
-    for strategy, colour in _COLOURS.items():
+    for strategy, strategy_colour in _COLOURS.items():
         if any(r.strategy == strategy for r in rows):
-            ax.scatter([], [], color=colour, label=f"{strategy} (95% CI; faint: single runs)")
+            ax.errorbar(
+                [], [], yerr=[], fmt="o", color=strategy_colour, capsize=4,
+                label=f"{strategy}: pooled, 95% CI (faint: runs)",
+            )  # fmt: skip
     if any(_mix_accuracy(r) is not None for r in rows):
-        ax.scatter([], [], marker="x", color="black", label="random mix at the router's cost")
+        ax.scatter(
+            [], [], marker="x", color="black",
+            label="x: random LLM/SLM mix costing what the same-colour point costs",
+        )  # fmt: skip
 
 
 def draw_curves(cost_ax: Any, share_ax: Any, curves: Sequence[Curve]) -> None:
@@ -207,7 +221,7 @@ def by_level(table: Sequence[Mapping[str, Any]], path: Path, title: str) -> None
     plt = _pyplot()
     configurations = list(dict.fromkeys(r["configuration"] for r in table))
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 7.5), dpi=120, sharex=True)
-    colours = plt.get_cmap("tab10")
+    seen: dict[str, int] = {}  # configurations drawn so far per strategy: their marker
     for i, label in enumerate(configurations):
         mine = [r for r in table if r["configuration"] == label]
         # Side by side at each level, so equal values and their intervals stay apart.
@@ -217,23 +231,22 @@ def by_level(table: Sequence[Mapping[str, Any]], path: Path, title: str) -> None
             [y - r["accuracy_ci_low"] for y, r in zip(ys, mine, strict=True)],
             [r["accuracy_ci_high"] - y for y, r in zip(ys, mine, strict=True)],
         ]
-        colour = colours(i % 10)
-        top.errorbar(xs, ys, yerr=errors, fmt="o-", color=colour, capsize=3, label=label)
-        handover = _HANDOVER.get(mine[0]["strategy"])
+        strategy = mine[0]["strategy"]
+        # The strategy's colour, as in pareto.png; its configurations told apart by marker.
+        marker = _MARKERS[seen.get(strategy, 0) % len(_MARKERS)]
+        seen[strategy] = seen.get(strategy, 0) + 1
+        style = {"color": colour(strategy), "marker": marker}
+        top.errorbar(xs, ys, yerr=errors, linestyle="-", capsize=3, label=label, **style)
+        handover = _HANDOVER.get(strategy)
         if handover:
-            column, style, _ = handover
-            bottom.plot(xs, [r[column] for r in mine], style, marker="o", color=colour)
+            column, line, _ = handover
+            bottom.plot(xs, [r[column] for r in mine], line, **style)
     _level_axes(top, bottom, table)
     top.set_title(title, fontsize=9)
-    fig.legend(
-        *top.get_legend_handles_labels(),
-        fontsize=7,
-        loc="lower center",
-        ncol=1,
-        bbox_to_anchor=(0.5, 0.0),
-    )
-    fig.tight_layout(rect=(0, 0.01 + 0.022 * len(configurations), 1, 1))  # room for the legend
-    fig.savefig(path)
+    # Beside the panels, at the top: seen without scrolling, over no data.
+    top.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+    fig.tight_layout()
+    fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -253,7 +266,7 @@ def _level_axes(top: Any, bottom: Any, table: Sequence[Mapping[str, Any]]) -> No
         if any(r["strategy"] == strategy for r in table):
             bottom.plot([], [], style, color="black", label=f"{strategy}: share {verb}")
     if bottom.get_legend_handles_labels()[0]:
-        bottom.legend(fontsize=7, loc="best")
+        bottom.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     else:
         bottom.text(
             0.5,

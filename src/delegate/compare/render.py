@@ -115,8 +115,8 @@ def _usage_line(r: Cells) -> str:
         f"| {r['llm_input_tokens_per_problem']:.0f} / {r['llm_output_tokens_per_problem']:.0f} "
         f"| {r['slm_input_tokens_per_problem']:.0f} / {r['slm_output_tokens_per_problem']:.0f} "
         f"| {r['latency_p50_s']:.1f} s / {r['latency_p95_s']:.1f} s "
-        f"| {r['tool_calls_per_problem']:.2f} | {_pct(r['delegation_rate'])} | {r['errors']} "
-        f"| {r['truncated']} |"
+        f"| {r['tool_calls_per_problem']:.2f} | {_pct(r['delegation_rate'])} "
+        f"| {_pct(r.get('escalation_rate'))} | {r['errors']} | {r['truncated']} |"
     )
 
 
@@ -153,8 +153,8 @@ def markdown(rows: Sequence[Cells]) -> str:
         *(_outcome_line(r) for r in rows),
         "",
         "| configuration | LLM tokens in / out | SLM tokens in / out | latency p50 / p95 "
-        "| tool calls | delegation rate | errors | truncated |",
-        "|---|---|---|---|---|---|---|---|",
+        "| tool calls | delegation rate | escalation rate | errors | truncated |",
+        "|---|---|---|---|---|---|---|---|---|",
         *(_usage_line(r) for r in rows),
     ]
     curves = curve_lines(rows)

@@ -51,6 +51,7 @@ COLUMNS = (
     "latency_p95_s",
     "tool_calls_per_problem",
     "delegation_rate",
+    "escalation_rate",
     "errors",
     "tool_errors",
     "tool_error_rate",
@@ -100,6 +101,8 @@ class ComparisonRow:
             "config_id": c.config_id,
             **c.tags,
             **asdict(c.summary),
+            # A cascade's share sent to the large model; 0 for strategies that never escalate.
+            "escalation_rate": sum(p.escalated for p in c.records) / max(len(c.records), 1),
             "llm_reference": self.llm_reference,
             **{f"vs_llm_{k}": versus.get(k) for k in VersusLlm.__dataclass_fields__},
             "slm_reference": self.slm_reference,
