@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -76,13 +75,7 @@ def table(rows: Sequence[Mapping[str, Any]]) -> Any:
 
 def log_comparison(run_id: str, rows: Sequence[Mapping[str, Any]]) -> None:
     """Log the comparison ``rows`` (``compare.report``'s cells) to the parent run ``run_id`` as
-    a table and metrics; the store is the one MLflow is pointed at."""
-    from mlflow.entities import Metric
-    from mlflow.tracking import MlflowClient
+    a table and metrics, through the store facade (the store MLflow is pointed at)."""
+    from delegate import tracking
 
-    client = MlflowClient()
-    client.log_table(run_id, table(rows), artifact_file=TABLE_FILE)
-    now = int(1000 * time.time())
-    metrics = [Metric(k, v, now, 0) for k, v in headline_metrics(rows).items()]
-    for i in range(0, len(metrics), 1000):  # MLflow takes at most 1000 metrics a batch
-        client.log_batch(run_id, metrics=metrics[i : i + 1000])
+    tracking.log_run_table(run_id, table(rows), TABLE_FILE, headline_metrics(rows))

@@ -132,3 +132,10 @@ def to_mlflow(root: RecordedSpan, run_id: str, experiment_id: str) -> tuple[Any,
         assessments=assessments(root.grade, root.span_id),
     )
     return info, spans
+
+
+def tracing_client() -> Any:
+    """MLflow's client for writing traces to the store it is pointed at."""
+    from mlflow.tracing.client import TracingClient
+
+    return TracingClient()

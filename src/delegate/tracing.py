@@ -28,7 +28,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from delegate.trace_entities import to_mlflow
+from delegate.trace_entities import to_mlflow, tracing_client
 
 log = logging.getLogger(__name__)
 
@@ -141,11 +141,9 @@ class _Exporter:
         stats: TraceStats,
         run_tags: Mapping[str, str] | None = None,
     ) -> None:
-        from mlflow.tracing.client import TracingClient
-
         self.run_id, self.experiment_id, self.stats = run_id, experiment_id, stats
         self.run_tags = dict(run_tags or {})
-        self._client = TracingClient()
+        self._client = tracing_client()
         self._queue: queue.SimpleQueue[RecordedSpan | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._work, name="delegate-traces", daemon=True)
         self._thread.start()
@@ -195,10 +193,10 @@ _current: ContextVar[RecordedSpan | None] = ContextVar("delegate_span", default=
 def _stored_tags(run_id: str) -> dict[str, str]:
     """The tags run ``run_id`` holds in the store; none when it cannot be read (a trace is a
     diagnostic: a store that refuses it costs the traces, not the run)."""
-    from mlflow.tracking import MlflowClient
+    from delegate.tracking import stored_tags
 
     try:
-        return dict(MlflowClient().get_run(run_id).data.tags)
+        return stored_tags(run_id)
     except Exception as e:
         log.debug("no tags read from run %s: %s", run_id, e)
         return {}

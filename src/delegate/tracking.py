@@ -1,9 +1,9 @@
 """The MLflow store behind one facade: the run's writes, and the searches resume and sweeps make.
 
-Only this module (for runs), ``tracing`` (spans) and ``compare.runs`` (the report's reads) import
-MLflow. ``open_store(uri, experiment)`` creates the store and experiment if needed and returns a
-``Store``: the runner, resume, the dry run and the sweep callback speak to MLflow through it, so a
-unit test can hand them a stand-in.
+Only this module (for runs), ``trace_entities`` (traces) and ``compare.runs`` (the report's reads)
+import MLflow. ``open_store(uri, experiment)`` creates the store and experiment if needed and
+returns a ``Store``: the runner, resume, the dry run and the sweep callback speak to MLflow
+through it, so a unit test can hand them a stand-in.
 
 A run ends FINISHED on success and FAILED (with the error) otherwise; params are the resolved
 config, flattened, with anything secret-looking dropped (``delegate.params``); tags and the error
@@ -128,6 +128,27 @@ def finished_runs(uri: str, experiment: str, config_id: str) -> list[StoredRun]:
 
 def _stored(run: Any) -> StoredRun:
     return StoredRun(run.info.run_id, run.info.status, dict(run.data.tags), dict(run.data.metrics))
+
+
+def stored_tags(run_id: str) -> dict[str, str]:
+    """The tags run ``run_id`` holds in the store MLflow is pointed at."""
+    return dict(_client().get_run(run_id).data.tags)
+
+
+def log_run_table(
+    run_id: str, frame: Any, artifact_file: str, metrics: Mapping[str, float]
+) -> None:
+    """A table (a DataFrame, shown by "View as table") and metrics on an existing run."""
+    import time
+
+    from mlflow.entities import Metric
+
+    client = _client()
+    client.log_table(run_id, frame, artifact_file=artifact_file)
+    now = int(1000 * time.time())
+    batch = [Metric(k, v, now, 0) for k, v in metrics.items()]
+    for i in range(0, len(batch), 1000):  # MLflow takes at most 1000 metrics a batch
+        client.log_batch(run_id, metrics=batch[i : i + 1000])
 
 
 def _client() -> Any:
