@@ -242,7 +242,8 @@ class Store:
         replace_table: bool = False,
     ) -> None:
         """Metrics, the per-sample table and every file in the run directory. ``log_table``
-        appends to a table the run already has; ``replace_table`` writes it whole instead."""
+        appends to a table the run already has; ``replace_table`` writes it whole instead when the
+        run has one (a reopened run that logged it before its failure)."""
         with writing(self.uri, "log the results"):
             self._log_results(metrics, rows, run_dir, replace_table)
 
@@ -258,7 +259,8 @@ class Store:
 
         mlflow.log_metrics(dict(metrics))
         table = pd.DataFrame(list(rows))
-        if replace_table:
+        run_id = mlflow.active_run().info.run_id  # type: ignore[union-attr]
+        if replace_table and self._has_table(run_id):
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / "per_sample.json"
                 table.to_json(path, orient="split", index=False, date_format="iso")  # its form
@@ -268,6 +270,11 @@ class Store:
         for path in sorted(run_dir.iterdir()):
             if path.is_file():
                 mlflow.log_artifact(str(path))
+
+    @staticmethod
+    def _has_table(run_id: str) -> bool:
+        """Whether the run logged its per-sample table in an earlier session."""
+        return any(a.path == "per_sample.json" for a in _client().list_artifacts(run_id))
 
     # Sweeps: a parent run groups a multirun's runs; its failed jobs are listed after it.
 
