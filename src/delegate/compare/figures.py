@@ -2,12 +2,16 @@
 
 ``pareto.png``: accuracy against cost per problem, one faint point per run, each configuration's
 pooled accuracy with its 95% interval, the cost-accuracy frontier and, for each row that a random
-mix can match in cost, that mix's accuracy. With curves (``families``) they are drawn over it,
-with the random mix between each curve's ends and its oracle, and a second panel shows accuracy
-against the share of problems sent to the large model for the curves that have one (the simulated
-cascades), each real cascade at its escalated share. ``by_level.png``: accuracy and the share
-handed over against level, one line per configuration. A strategy has one colour in every
-figure (``colour``); legends sit outside the axes, so they hide no point.
+mix can match in cost, that mix's accuracy. With curves (``families``, ``learned``) they are drawn
+over it, with the random mix between each curve's ends and its oracle, and a second panel shows
+accuracy against the share of problems sent to the large model for the curves that have one (the
+simulated cascades and the learned routers), each real cascade and learned router at its share
+sent. ``by_level.png``: accuracy and the share handed over (a router's delegated, a cascade's
+escalated, a learned router's sent to the large model) against level, one line per
+configuration. A strategy has one colour in every figure (``colour``; a curve takes the colour
+of the strategy it simulates); every mark drawn has a legend entry, and legends sit outside the
+axes, so they hide no point. Both functions return the (closed) figure they saved, so its artists
+can be read.
 """
 
 from __future__ import annotations
@@ -20,24 +24,41 @@ from typing import TYPE_CHECKING, Any
 from delegate.compare.analysis.summaries import frontier, reachable_frontier
 
 if TYPE_CHECKING:  # figures draw what the report hands them
+    from matplotlib.figure import Figure
+
     from delegate.compare.families import Curve
     from delegate.compare.rows import ComparisonRow
     from delegate.compare.runs import RunResult
 
-_COLOURS = {"llm": "tab:blue", "router": "tab:green", "cascade": "tab:purple", "slm": "tab:orange"}
+# One per registered strategy (``delegate.strategies.STRATEGIES``; a unit test holds them equal).
+_COLOURS = {
+    "llm": "tab:blue",
+    "router": "tab:green",
+    "cascade": "tab:purple",
+    "learned_router": "tab:red",
+    "slm": "tab:orange",
+}
+_UNKNOWN = "grey"  # a strategy this module does not know yet
 _MARKERS = ("o", "s", "^", "D", "v", "P")
 # A curve in the colour of the strategy it simulates or extends.
-_CURVE_STYLES = {"simulated_cascade": ("tab:purple", "-"), "router_family": ("tab:green", ":")}
+_CURVE_STYLES = {
+    "simulated_cascade": ("tab:purple", "-"),
+    "router_family": ("tab:green", ":"),
+    "learned_router": ("tab:red", "-."),
+}
 # What a strategy hands over, drawn in by_level.png's lower panel; the others hand over nothing.
+# A learned router sends a problem to the large model or the small one; it records the first as
+# ``escalated``, like a cascade.
 _HANDOVER = {
-    "router": ("delegation_rate", "-", "delegated"),
-    "cascade": ("escalation_rate", "--", "escalated"),
+    "router": ("delegation_rate", "-", "delegated to the small model"),
+    "cascade": ("escalation_rate", "--", "escalated to the large model"),
+    "learned_router": ("escalation_rate", "-.", "sent to the large model"),
 }
 
 
 def colour(strategy: str) -> str:
     """A strategy's colour, the same in every figure."""
-    return _COLOURS.get(strategy, "grey")
+    return _COLOURS.get(strategy, _UNKNOWN)
 
 
 def _pyplot() -> Any:
@@ -55,8 +76,8 @@ def pareto(
     path: Path,
     title: str,
     curves: Sequence[Curve] = (),
-) -> None:
-    """Draw ``pareto.png`` (see the module's docstring) into ``path``."""
+) -> Figure:
+    """Draw ``pareto.png`` (see the module's docstring) into ``path``; return the figure."""
     plt = _pyplot()
     if curves:
         fig, (ax, share_ax) = plt.subplots(
@@ -86,6 +107,7 @@ def pareto(
     fig.tight_layout()
     fig.savefig(path, bbox_inches="tight")  # the legends sit below the axes
     plt.close(fig)
+    return fig
 
 
 def _mix_accuracy(row: ComparisonRow) -> float | None:
@@ -122,12 +144,11 @@ def _configurations(ax: Any, rows: Sequence[ComparisonRow]) -> None:
     if edge:
         xs, ys = zip(*edge, strict=True)
         ax.step(xs, ys, where="post", color="black", linewidth=1, label="frontier")
-    for strategy, strategy_colour in _COLOURS.items():
-        if any(r.strategy == strategy for r in rows):
-            ax.errorbar(
-                [], [], yerr=[], fmt="o", color=strategy_colour, capsize=4,
-                label=f"{strategy}: pooled, 95% CI (faint: runs)",
-            )  # fmt: skip
+    for strategy in dict.fromkeys(r.strategy for r in rows):  # each strategy drawn, in order
+        ax.errorbar(
+            [], [], yerr=[], fmt="o", color=colour(strategy), capsize=4,
+            label=f"{strategy}: pooled, 95% CI (faint: runs)",
+        )  # fmt: skip
     if any(_mix_accuracy(r) is not None for r in rows):
         ax.scatter(
             [], [], marker="x", color="black",
@@ -135,11 +156,18 @@ def _configurations(ax: Any, rows: Sequence[ComparisonRow]) -> None:
         )  # fmt: skip
 
 
+def _has_share(curve: Curve) -> bool:
+    """Whether the curve sends each problem to one model (a simulated cascade, a learned
+    router), so it has a share sent to the large model; a router family has none."""
+    return curve.kind != "router_family" and not math.isnan(curve.oracle.strong_share)
+
+
 def draw_curves(cost_ax: Any, share_ax: Any, curves: Sequence[Curve]) -> None:
     """Draw every curve on the cost panel and the binary ones on the share panel."""
     several_pairs = len({c.pair for c in curves}) > 1  # else the pair is in every label already
-    for i, curve in enumerate(curves):
-        colour, line = _CURVE_STYLES.get(curve.kind, ("grey", "-"))
+    on_share = [c for c in curves if _has_share(c)]
+    for curve in curves:
+        colour, line = _CURVE_STYLES.get(curve.kind, (_UNKNOWN, "-"))
         name = curve.kind.replace("_", " ") + (f" ({curve.pair})" if several_pairs else "")
         table = curve.table.sort_values("cost_per_problem", kind="stable")
         family = curve.kind == "router_family"
@@ -160,19 +188,31 @@ def draw_curves(cost_ax: Any, share_ax: Any, curves: Sequence[Curve]) -> None:
         cost_ax.scatter(
             curve.oracle.cost, curve.oracle.accuracy, marker="*", s=90, color=colour, zorder=4
         )
-        if not math.isnan(curve.oracle.strong_share) and curve.kind == "simulated_cascade":
-            _share_panel(share_ax, curve, colour, name, first=i == 0)
+        if _has_share(curve):
+            _share_panel(share_ax, curve, colour, name, first=curve is on_share[0])
     cost_ax.plot([], [], "--", color="grey", label="random mix between a curve's ends")
-    cost_ax.scatter([], [], marker="*", color="black", label="oracle")
+    cost_ax.scatter([], [], marker="*", color="black", label="oracle (curve's colour)")
     share_ax.set_xlabel("share of problems sent to the large model")
     share_ax.set_ylabel("accuracy")
     share_ax.set_xlim(-0.02, 1.02)
     share_ax.set_ylim(-0.02, 1.02)
     share_ax.grid(alpha=0.3)
-    if any(c.kind == "simulated_cascade" for c in curves):
+    if any(c.members for c in on_share):
+        share_ax.errorbar(
+            [], [], yerr=[], fmt="o", color="black", capsize=3, markersize=5,
+            label="a configuration on its curve: pooled, 95% CI",
+        )  # fmt: skip
+    if on_share:
         share_ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=1)
     else:
-        share_ax.text(0.5, 0.5, "no curve with a share\n(no cascade run)", ha="center")
+        share_ax.text(
+            0.5,
+            0.5,
+            "no curve with a share sent to the large model\n"
+            "(no cascade run, no LLM-only and SLM-only pair)",
+            ha="center",
+            fontsize=8,
+        )
 
 
 def _share_panel(ax: Any, curve: Curve, colour: str, name: str, first: bool) -> None:
@@ -184,7 +224,7 @@ def _share_panel(ax: Any, curve: Curve, colour: str, name: str, first: bool) -> 
         "--",
         color="grey",
         linewidth=0.8,
-        label="random mix" if first else None,
+        label="random mix between a curve's ends" if first else None,
     )
     ax.scatter(
         curve.oracle.strong_share,
@@ -193,7 +233,7 @@ def _share_panel(ax: Any, curve: Curve, colour: str, name: str, first: bool) -> 
         s=90,
         color=colour,
         zorder=4,
-        label="oracle" if first else None,
+        label="oracle (curve's colour)" if first else None,
     )
     for j, member in enumerate(curve.members):
         y = member.accuracy
@@ -215,9 +255,10 @@ def _share_panel(ax: Any, curve: Curve, colour: str, name: str, first: bool) -> 
         )
 
 
-def by_level(table: Sequence[Mapping[str, Any]], path: Path, title: str) -> None:
+def by_level(table: Sequence[Mapping[str, Any]], path: Path, title: str) -> Figure:
     """``by_level.png``: accuracy (with its 95% interval) and the share of problems handed over
-    (a router's delegated, a cascade's escalated) against level, one line per configuration."""
+    (a router's delegated, a cascade's escalated, a learned router's sent to the large model)
+    against level, one line per configuration; return the figure."""
     plt = _pyplot()
     configurations = list(dict.fromkeys(r["configuration"] for r in table))
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 7.5), dpi=120, sharex=True)
@@ -248,6 +289,7 @@ def by_level(table: Sequence[Mapping[str, Any]], path: Path, title: str) -> None
     fig.tight_layout()
     fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
+    return fig
 
 
 def _level_axes(top: Any, bottom: Any, table: Sequence[Mapping[str, Any]]) -> None:
@@ -264,14 +306,14 @@ def _level_axes(top: Any, bottom: Any, table: Sequence[Mapping[str, Any]]) -> No
     bottom.set_ylabel("share handed over")
     for strategy, (_, style, verb) in _HANDOVER.items():
         if any(r["strategy"] == strategy for r in table):
-            bottom.plot([], [], style, color="black", label=f"{strategy}: share {verb}")
+            bottom.plot([], [], style, color=colour(strategy), label=f"{strategy}: share {verb}")
     if bottom.get_legend_handles_labels()[0]:
         bottom.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     else:
         bottom.text(
             0.5,
             0.5,
-            "no router or cascade configuration",
+            "no router, cascade or learned_router configuration",
             ha="center",
             transform=bottom.transAxes,
             fontsize=8,
