@@ -13,9 +13,9 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from delegate.compare.analysis.intervals import proportion_interval
 from delegate.config import ROLES, RunConfig
 from delegate.errors import DelegateError
+from delegate.intervals import proportion_interval
 from delegate.metrics import aggregate
 from delegate.models.budget import Budget
 from delegate.outputs import write_results

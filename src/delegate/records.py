@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from delegate.accounting import Price, Usage
-from delegate.compare.attribution import attribute
+from delegate.attribution import attribute
 from delegate.record_cells import COLUMN_KINDS, NOT_MEASURED, REQUIRED, read_cell
 from delegate.scoring import Grade
 from delegate.scoring import grade as grade_text

@@ -3,8 +3,9 @@ problems: Wilson's interval for an accuracy, paired counts, McNemar's exact test
 interval for a paired accuracy change. Pure functions on outcomes already recorded: nothing here
 reads a store or calls a model (the cost-matched mix and the oracle are in ``baselines``).
 
-Wilson's interval comes from statsmodels and the exact binomial tail from scipy; Newcombe's
-paired interval is worked here because neither library computes it (statsmodels' paired tools
+Wilson's interval (``proportion_interval``) lives in ``delegate.intervals``, because a run reports
+it too, and is re-exported here; the exact binomial tail comes from scipy; Newcombe's paired
+interval is worked here because neither library computes it (statsmodels' paired tools
 test, they give no interval for a paired difference of proportions).
 """
 
@@ -13,38 +14,19 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
-from statistics import NormalDist
 from typing import TypeVar
+
+from delegate.intervals import proportion_interval
 
 K = TypeVar("K", bound=Hashable)
 
-
-def _z(confidence: float) -> float:
-    """Two-sided standard normal quantile for ``confidence``."""
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    return NormalDist().inv_cdf(0.5 + confidence / 2.0)
-
-
-def proportion_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion (statsmodels' ``proportion_confint``),
-    clamped to [0, 1].
-
-    Wilson rather than Wald because it stays sensible near 0 and 1, where accuracies often sit.
-    With no trials nothing is known, so the interval is (0.0, 1.0).
-    """
-    from statsmodels.stats.proportion import proportion_confint
-
-    _z(confidence)  # the same check and message as the other intervals
-    if successes < 0 or successes > n:
-        raise ValueError(f"need 0 <= successes <= n, got successes={successes}, n={n}")
-    if n == 0:
-        return (0.0, 1.0)
-    low, high = proportion_confint(successes, n, alpha=1.0 - confidence, method="wilson")
-    # The bounds are exactly 0 and 1 at the extremes; set them so rounding cannot leave 1e-17.
-    low = 0.0 if successes == 0 else max(0.0, float(low))
-    high = 1.0 if successes == n else min(1.0, float(high))
-    return (low, high)
+__all__ = [
+    "PairedCounts",
+    "accuracy_change_interval",
+    "mcnemar_p",
+    "paired_counts",
+    "proportion_interval",
+]
 
 
 @dataclass(frozen=True)
