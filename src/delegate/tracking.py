@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from delegate.errors import DelegateError
+from delegate.outputs import TABLE_ARTIFACT
 from delegate.params import flatten, is_secret_key, redact  # noqa: F401 - published names
 from delegate.secrets import scrub
 from delegate.tags import (
@@ -262,11 +263,11 @@ class Store:
         run_id = mlflow.active_run().info.run_id  # type: ignore[union-attr]
         if replace_table and self._has_table(run_id):
             with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / "per_sample.json"
+                path = Path(tmp) / TABLE_ARTIFACT
                 table.to_json(path, orient="split", index=False, date_format="iso")  # its form
                 mlflow.log_artifact(str(path))
         else:
-            mlflow.log_table(table, artifact_file="per_sample.json")
+            mlflow.log_table(table, artifact_file=TABLE_ARTIFACT)
         for path in sorted(run_dir.iterdir()):
             if path.is_file():
                 mlflow.log_artifact(str(path))
@@ -274,7 +275,7 @@ class Store:
     @staticmethod
     def _has_table(run_id: str) -> bool:
         """Whether the run logged its per-sample table in an earlier session."""
-        return any(a.path == "per_sample.json" for a in _client().list_artifacts(run_id))
+        return any(a.path == TABLE_ARTIFACT for a in _client().list_artifacts(run_id))
 
     # Sweeps: a parent run groups a multirun's runs; its failed jobs are listed after it.
 

@@ -20,15 +20,27 @@ from pathlib import Path
 from typing import Any
 
 from delegate.errors import DelegateError
-from delegate.identity import CONFIG_ID_TAG, IDENTITY_FILE
+from delegate.identity import IDENTITY_FILE
+from delegate.outputs import TABLE_ARTIFACT
 from delegate.records import ProblemRecord, read_records
-from delegate.tracking import ROLE_TAG, SWEEP_TAG, quote
+from delegate.tags import (
+    CONFIG_ID_TAG,
+    DATASET_TAG,
+    LLM_TAG,
+    PROMPT_TAG,
+    ROLE_TAG,
+    SEED_TAG,
+    SLM_TAG,
+    STRATEGY_TAG,
+    SWEEP_TAG,
+)
+from delegate.tracking import quote
 from delegate.validation import check_tracking_uri
 
 log = logging.getLogger(__name__)
 
 # The tags a report label is made of (the models' and prompt set's names, the dataset).
-LABEL_TAGS = ("strategy", "llm", "slm", "prompt", "dataset")
+LABEL_TAGS = (STRATEGY_TAG, LLM_TAG, SLM_TAG, PROMPT_TAG, DATASET_TAG)
 
 
 class NoRuns(DelegateError):
@@ -37,7 +49,10 @@ class NoRuns(DelegateError):
 
 @dataclass(frozen=True)
 class RunResult:
-    """One finished run: its configuration, seed, metrics and per-problem records."""
+    """One finished run: its configuration, seed, metrics and per-problem records.
+
+    ``records`` (typed, read back through ``records.read_records``) replaced the row dicts that
+    an older version kept as ``problems``."""
 
     run_id: str
     config_id: str
@@ -49,7 +64,7 @@ class RunResult:
 
     @property
     def strategy(self) -> str:
-        return self.tags["strategy"]
+        return self.tags[STRATEGY_TAG]
 
 
 @dataclass
@@ -120,7 +135,7 @@ def load_runs(experiment: str, sweep: str | None = None) -> Loaded:
         if CONFIG_ID_TAG not in tags:
             notes.append(f"run {run.info.run_id} skipped: it has no {CONFIG_ID_TAG} tag")
             continue
-        newest[(tags[CONFIG_ID_TAG], tags.get("seed", "?"))] = run  # later runs replace earlier
+        newest[(tags[CONFIG_ID_TAG], tags.get(SEED_TAG, "?"))] = run  # later runs replace earlier
     if not newest:
         where = f"sweep {sweep!r} of " if sweep else ""
         raise NoRuns(f"no finished runs in {where}experiment {experiment!r}")
@@ -179,7 +194,7 @@ def load_selected(uri: str, selectors: Sequence[Selector]) -> list[RunResult]:
         if isinstance(records, str):
             raise NoRuns(f"run {run.info.run_id}: {records}")
         tags = run.data.tags
-        results.append(_result(run, tags.get(CONFIG_ID_TAG, "?"), tags.get("seed", "?"), records))
+        results.append(_result(run, tags.get(CONFIG_ID_TAG, "?"), tags.get(SEED_TAG, "?"), records))
     return results
 
 
@@ -198,7 +213,8 @@ def _selected_run(client: Any, selector: Selector) -> Any:
     experiments = [e.experiment_id for e in client.search_experiments()]
     query = (
         f"attributes.status = 'FINISHED' and tags.`{CONFIG_ID_TAG}` = "
-        f"'{quote(str(selector['config_id']))}' and tags.`seed` = '{quote(str(selector['seed']))}'"
+        f"'{quote(str(selector['config_id']))}' and tags.`{SEED_TAG}` = "
+        f"'{quote(str(selector['seed']))}'"
     )
     found = client.search_runs(
         experiments, filter_string=query, order_by=["attributes.start_time DESC"], max_results=1
@@ -219,7 +235,7 @@ def _per_sample_rows(
     that run's note and not every run's."""
     try:
         table = client.load_table(
-            experiment_id, "per_sample.json", run_ids=run_ids, extra_columns=["run_id"]
+            experiment_id, TABLE_ARTIFACT, run_ids=run_ids, extra_columns=["run_id"]
         )
         rows_by_run: dict[str, list[dict[str, Any]]] = {}
         for row in table.to_dict(orient="records"):
@@ -232,7 +248,7 @@ def _per_sample_rows(
 
 def _one_table(client: Any, experiment_id: str, run_id: str) -> list[ProblemRecord] | str:
     try:
-        table = client.load_table(experiment_id, "per_sample.json", run_ids=[run_id])
+        table = client.load_table(experiment_id, TABLE_ARTIFACT, run_ids=[run_id])
     except Exception:
         return "it has no per-sample table"
     try:

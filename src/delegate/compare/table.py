@@ -19,6 +19,7 @@ from delegate.compare.analysis.intervals import proportion_interval
 from delegate.identity import alone_identity, config_id, flatten, varying_settings
 from delegate.metrics import aggregate, failed
 from delegate.records import ProblemRecord
+from delegate.tags import LLM_TAG, PROMPT_TAG, SLM_TAG, STRATEGY_TAG
 
 if TYPE_CHECKING:  # the table works on what ``runs`` loaded, without the store
     from delegate.compare.runs import Loaded, RunResult
@@ -115,7 +116,7 @@ class Configuration:
 
     @property
     def strategy(self) -> str:
-        return self.tags["strategy"]
+        return self.tags[STRATEGY_TAG]
 
     @property
     def records(self) -> list[ProblemRecord]:
@@ -131,7 +132,7 @@ class Configuration:
     @property
     def pair(self) -> str:
         """The (large, small) model pair, as the curves name it."""
-        return f"{self.tags['llm']} + {self.tags['slm']}"
+        return f"{self.tags[LLM_TAG]} + {self.tags[SLM_TAG]}"
 
 
 def by_key(runs: Iterable[RunResult]) -> dict[Key, ProblemRecord]:
@@ -141,10 +142,10 @@ def by_key(runs: Iterable[RunResult]) -> dict[Key, ProblemRecord]:
 
 def _labels(tags: Mapping[str, str], settings: Mapping[str, Any]) -> tuple[str, str]:
     """The full label and a short one (strategy and settings only, for the picture)."""
-    strategy, llm, slm = tags["strategy"], tags["llm"], tags["slm"]
+    strategy, llm, slm = tags[STRATEGY_TAG], tags[LLM_TAG], tags[SLM_TAG]
     models = {"llm": llm, "slm": slm}.get(strategy, f"{llm} + {slm}")
     extra = ", ".join(f"{k}={v}" for k, v in settings.items())
-    label = f"{strategy} ({models}, {tags['prompt']}" + (f"; {extra})" if extra else ")")
+    label = f"{strategy} ({models}, {tags[PROMPT_TAG]}" + (f"; {extra})" if extra else ")")
     return label, " | ".join([strategy, *(f"{k}={v}" for k, v in settings.items())])
 
 
