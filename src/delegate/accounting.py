@@ -12,6 +12,7 @@ from typing import Any
 from delegate.errors import ConfigError
 
 _PER = 1_000_000  # prices are USD per this many tokens
+DEFAULT_BATCH_DISCOUNT = 0.5  # OpenAI's Batch API: half the list price
 
 
 @dataclass(frozen=True)
@@ -41,21 +42,34 @@ class Price:
     output: float = 0.0
 
     @classmethod
-    def from_config(cls, cfg: Any, where: str) -> Price:
-        """Build from a ``price`` mapping, naming the config key on bad values."""
+    def from_config(cls, cfg: Any, where: str, batch: bool = False) -> Price:
+        """Build from a ``price`` mapping, naming the config key on bad values. With ``batch``
+        (calls sent through a Batch API) every rate is multiplied by ``batch_discount``
+        (default 0.5: OpenAI's batch price is half its list price)."""
         values = dict(cfg or {})
-        unknown = set(values) - {"input", "cached_input", "output"}
+        unknown = set(values) - {"input", "cached_input", "output", "batch_discount"}
         if unknown:
             raise ConfigError(f"unknown price key(s) {sorted(unknown)} <{where}.price>")
+        discount = values.pop("batch_discount", DEFAULT_BATCH_DISCOUNT)
         try:
             price = cls(**{k: float(v) for k, v in values.items()})
+            discount = float(discount)
         except (TypeError, ValueError):
             raise ConfigError(
                 f"prices must be numbers (USD per 1M tokens) <{where}.price>"
             ) from None
         if min(price.input, price.cached_input, price.output) < 0:
             raise ConfigError(f"prices cannot be negative <{where}.price>")
-        return price
+        if not 0 < discount <= 1:  # NaN fails this too
+            raise ConfigError(
+                f"the batch discount is a share of the price above 0 and at most 1, got "
+                f"{discount!r} <{where}.price.batch_discount>"
+            )
+        return price.times(discount) if batch else price
+
+    def times(self, share: float) -> Price:
+        """Every rate multiplied by ``share`` (a discount)."""
+        return Price(self.input * share, self.cached_input * share, self.output * share)
 
     def input_cost_usd(self, tokens: int | float, cached_tokens: int | float = 0) -> float:
         """Dollars for ``tokens`` input tokens, ``cached_tokens`` of them at the cached rate."""

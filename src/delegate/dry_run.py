@@ -136,9 +136,10 @@ def _report(
     for role, t in roles.items():
         assert t.counter is not None
         name = models.backends[role].name
+        batch = cfg.models[role].batch  # type: ignore[index]
         lines.append(
             f"  {role} {name}: {t.requests} first requests, {t.tokens:,} input tokens "
-            f"({t.counter.how})"
+            f"({t.counter.how})" + (f"; at the batch price <{role}.batch=true>" if batch else "")
         )
         input_usd += t.price.cost_usd(Usage(input_tokens=t.tokens))
     if history:

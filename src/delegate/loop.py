@@ -20,7 +20,9 @@ from typing import Any
 from delegate import tracing
 from delegate.accounting import Price
 from delegate.data import Problem
+from delegate.models import in_flight
 from delegate.models.budget import Budget, BudgetExhausted
+from delegate.models.in_flight import InFlight
 from delegate.records import ProblemRecord, make_record
 from delegate.scoring.answers import grade_answer
 from delegate.strategies import Strategy, Trace
@@ -116,10 +118,10 @@ async def solve_all(
     Once the ``budget`` refuses a call, no new problem starts; those in flight go on while their
     calls fit. A problem whose call was refused has no record: it is solved when the run goes on.
     """
-    gate = asyncio.Semaphore(concurrency)
+    flight = InFlight(concurrency)  # a problem parked on a batch gives its place up
 
     async def one(problem: Problem) -> ProblemRecord | None:
-        async with gate:
+        async with flight.problem(str(problem.id)):
             if budget is not None and budget.exhausted:
                 return None
             record = await solve_one(problem, strategy, llm_price, slm_price, markers)
@@ -128,7 +130,8 @@ async def solve_all(
             return record
 
     start = time.perf_counter()
-    records = await asyncio.gather(*(one(p) for p in problems))
+    with in_flight.tracking(flight):
+        records = await asyncio.gather(*(one(p) for p in problems))
     return [r for r in records if r is not None], time.perf_counter() - start
 
 

@@ -31,10 +31,11 @@ from pathlib import Path
 from delegate import records
 from delegate.data import Problem
 from delegate.errors import DelegateError
+from delegate.models import batch_ledger
 from delegate.models.budget import read_spent
 from delegate.outputs import BUDGET_FILE
 from delegate.records import ProblemRecord
-from delegate.tags import OWNER_TAG, RECORDS_TAG
+from delegate.tags import BATCH_IDS_TAG, OWNER_TAG, RECORDS_TAG
 from delegate.tracking import Store
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ class Previous:
     metrics: dict[str, float] = field(default_factory=dict)  # what it logged, if it finished
 
     total: int = 0  # problems in the run's sample
+    batch_ids: tuple[str, ...] = ()  # provider batches its sessions submitted (llm.batch=true)
 
     @property
     def finished(self) -> bool:
@@ -123,7 +125,14 @@ def find_resumable(
         spent,
     )
     return Previous(
-        run.run_id, records, elapsed, spent, run.status, run.metrics, total=len(problems)
+        run.run_id,
+        records,
+        elapsed,
+        spent,
+        run.status,
+        run.metrics,
+        total=len(problems),
+        batch_ids=tuple(batch_ledger.parse(run.tags.get(BATCH_IDS_TAG))),
     )
 
 

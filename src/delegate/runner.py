@@ -34,6 +34,7 @@ from delegate.finalize import (  # noqa: F401 - published names
     stop_if_over_budget,
 )
 from delegate.loop import Progress, solve_all
+from delegate.models import batch_ledger
 from delegate.outputs import RecordLog
 from delegate.plan import Plan, make_plan
 from delegate.records import ProblemRecord
@@ -139,8 +140,12 @@ async def _solve(
 
     traced = session.run_id if config.tracking.traces else None
     prices = models.price("llm"), models.price("slm")
+    batches = previous.batch_ids if previous else ()
     try:
-        with tracing.traced_run(traced, session.store.experiment_id) as trace_stats:
+        with (
+            tracing.traced_run(traced, session.store.experiment_id) as trace_stats,
+            batch_ledger.recording(batches, config.retry_errors, session.record_batches),
+        ):
             new, wall = await solve_all(
                 todo,
                 strategy,

@@ -27,6 +27,7 @@ from delegate.plan import Plan
 from delegate.resume import Previous
 from delegate.secrets import scrub, scrub_config
 from delegate.tags import (
+    BATCH_IDS_TAG,
     CONFIG_ID_TAG,
     DATASET_TAG,
     ERROR_TAG,
@@ -75,6 +76,11 @@ class Session:
     @property
     def run_dir(self) -> Path:
         return self.opening.run_dir
+
+    def record_batches(self, batch_ids: str) -> None:
+        """Keep the provider batches this run submitted on it, the moment one is created, so
+        that the same command run again collects them instead of paying twice."""
+        self.store.set_tags({BATCH_IDS_TAG: batch_ids})
 
 
 def run_tags(plan: Plan, models: Models, config_id: str, run_dir: Path) -> dict[str, str]:

@@ -22,6 +22,7 @@ OVERRIDES_TAG = "overrides"  # a job's command-line overrides
 RETRY_OF_TAG = "retry_of"  # on a retry_errors run: the finished run whose errors it solves again
 STOPPED_TAG = "stopped"  # "budget" on a run its budget stopped; removed when it continues
 ERROR_TAG = "error"
+BATCH_IDS_TAG = "batch_ids"  # the provider batches a run submitted (llm.batch=true), a,b,...
 PARENT_TAG = "mlflow.parentRunId"
 
 MAX_TAG_CHARS = 5000  # what the project keeps of a long tag value (an error, the overrides)

@@ -116,3 +116,24 @@ def test_a_local_model_is_counted_with_its_own_tokenizer(
     tokens, _, _ = dollars(out)
     real = run(resolved(*local), tmp_path / "real")
     assert tokens == real["llm_input_tokens"]  # what the engine itself reported
+
+
+def test_a_batched_run_is_priced_at_the_batch_price(tmp_path: Path, capsys) -> None:
+    url, store = "http://127.0.0.1:9/v1", f"sqlite:///{tmp_path}/mlruns/mlflow.db"
+    ranges = {}
+    for batch in ("false", "true"):
+        assert (
+            run(
+                resolved(*api(url, store, "samples=all", "dry_run=true", f"llm.batch={batch}")),
+                tmp_path,
+            )
+            == {}
+        )
+        out = capsys.readouterr().out
+        ranges[batch] = dollars(out)
+    assert "at the batch price <llm.batch=true>" in out
+    live, batched = ranges["false"], ranges["true"]
+    assert batched[0] == live[0]  # the same requests
+    # Printed to four decimals: each figure is within 5e-5 of the exact one.
+    assert batched[1] == pytest.approx(live[1] / 2, abs=1e-4)
+    assert batched[2] == pytest.approx(live[2] / 2, abs=1e-4)

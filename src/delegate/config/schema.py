@@ -86,6 +86,11 @@ class ModelConfig:
     def max_tokens(self) -> Any:
         return self.options.get("max_tokens")
 
+    @property
+    def batch(self) -> bool:
+        """Whether this role's calls go through a Batch API (``<role>.batch``)."""
+        return self.options.get("batch") is True
+
 
 @dataclass(frozen=True)
 class DatasetConfig:
@@ -223,10 +228,12 @@ def model_config(role: Role, section: Mapping[str, Any]) -> ModelConfig:
         raise ConfigError(
             f"{role}.tool_protocol must be native or text, got {protocol!r} <{role}.tool_protocol>"
         )
+    batch = values.get("batch", False) is True  # anything else is refused by the backend
     return ModelConfig(
         role=role,
         backend=str(values.get("backend")),
         options={k: v for k, v in values.items() if k not in _MODEL_META},
-        price=Price.from_config(values.get("price"), role),
+        # A batched role's calls cost the discounted price: in the records, budget and dry run.
+        price=Price.from_config(values.get("price"), role, batch=batch),
         tool_protocol=protocol,
     )

@@ -8,15 +8,20 @@ them, the credentials going in a Basic ``Authorization`` header instead of a key
 ``timeout_s`` bounds each attempt from connect to last byte; failed attempts are retried as the SDK
 would (``delegate.models.retry``). The response is read by ``openai_response``: token usage from
 every response, tool-call turns included, must be possible (``usage_check``) or the call fails.
+
+With ``batch=true`` calls go through the provider's Batch API instead (``openai_batch``): the run's
+calls gathered into one batch, half price, results within 24 hours.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import socket
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,6 +33,7 @@ from delegate.models.call_error import (
     call_error,
     from_exception,
 )
+from delegate.models.openai_batch import BatchQueue
 from delegate.models.openai_response import to_completion
 from delegate.models.rate_limit import RequestRateLimit, TokenRateLimit, estimate_tokens
 from delegate.models.retry import backoff_s, status_retry_delay, with_retries
@@ -84,6 +90,19 @@ def check_reachable(url: str, where: str, timeout_s: float = 5.0) -> None:
         raise ConfigError(f"cannot reach {url} ({reason}) <{where}.base_url>") from None
 
 
+def _batch_setting(batch: Any, poll_s: Any, where: str) -> bool:
+    """``batch`` as a bool, its poll interval checked; a ConfigError naming the key otherwise."""
+    if not isinstance(batch, bool):
+        raise ConfigError(f"{where}.batch must be true or false, got {batch!r} <{where}.batch>")
+    valid = isinstance(poll_s, int | float) and not isinstance(poll_s, bool)
+    if not valid or not math.isfinite(poll_s) or poll_s <= 0:
+        raise ConfigError(
+            f"{where}.batch_poll_s must be a positive number of seconds, got {poll_s!r} "
+            f"<{where}.batch_poll_s>"
+        )
+    return batch
+
+
 class OpenAIChatModel:
     """A model behind an OpenAI-compatible ``/chat/completions`` endpoint."""
 
@@ -99,6 +118,8 @@ class OpenAIChatModel:
         requests_per_minute: float | None = None,
         tokens_per_minute: float | None = None,
         name: str | None = None,
+        batch: bool = False,
+        batch_poll_s: float = 30.0,
         where: str = "llm",
     ) -> None:
         if api_key_env is None and base_url is None:
@@ -124,6 +145,9 @@ class OpenAIChatModel:
         self._client: Any = None
         self._rate = RequestRateLimit(requests_per_minute) if requests_per_minute else None
         self._tokens = TokenRateLimit(tokens_per_minute) if tokens_per_minute else None
+        self._batch = None
+        if _batch_setting(batch, batch_poll_s, where):
+            self._batch = BatchQueue(self._get_client, self._call, batch_poll_s, where, model)
 
     def identity(self) -> dict[str, Any]:
         return {
@@ -132,7 +156,7 @@ class OpenAIChatModel:
             "base_url": self.base_url,
             "max_tokens": self.max_tokens,
             "temperature": self.temperature,
-        }
+        } | ({"batch": True} if self._batch is not None else {})
 
     def continues_prefix(self) -> bool:
         return False  # the API cannot be made to continue a given assistant text
@@ -170,12 +194,15 @@ class OpenAIChatModel:
         return self._client
 
     async def _create(self, request: dict[str, Any]) -> Any:
-        """One chat completion, retried as the SDK would: connection errors, timeouts, 408, 409,
-        429 and 5xx, up to ``max_retries`` times, waiting as long as ``Retry-After`` asks or with
-        exponential backoff. Each attempt gets ``timeout_s`` from connect to last byte."""
-        import openai
-
+        """One chat completion (``_call``)."""
         client = self._get_client()
+        return await self._call(lambda: client.chat.completions.create(**request))
+
+    async def _call(self, attempt: Callable[[], Awaitable[Any]]) -> Any:
+        """One request to the API, retried as the SDK would: connection errors, timeouts, 408,
+        409, 429 and 5xx, up to ``max_retries`` times, waiting as long as ``Retry-After`` asks or
+        with exponential backoff. Each attempt gets ``timeout_s`` from connect to last byte."""
+        import openai
 
         def retry_delay(error: Exception, retries_done: int) -> float | None:
             if isinstance(error, openai.APIConnectionError):  # timeouts of a single read too
@@ -194,7 +221,7 @@ class OpenAIChatModel:
 
         try:
             return await with_retries(
-                lambda: client.chat.completions.create(**request),
+                attempt,
                 timeout_s=self.timeout_s,
                 max_retries=self.max_retries,
                 retry_delay=retry_delay,
@@ -235,6 +262,8 @@ class OpenAIChatModel:
                 request["tool_choice"] = tool_choice
         if stop:
             request["stop"] = stop
+        if self._batch is not None:  # no rate limits: the provider queues a batch itself
+            return await self._batch.complete(request)
         held = None
         if self._tokens is not None:
             held = await self._tokens.reserve(estimate_tokens(messages, self.max_tokens))

@@ -106,6 +106,9 @@ class StrategySpec:
     prompt_fields: tuple[str, ...]
     settings: type | None = None
     tool_roles: tuple[Role, ...] = ()  # roles offered tools: their tool protocol matters
+    # Whether each call stands alone (no call waits on another's answer), so a Batch API can
+    # serve the run's calls together (``<role>.batch=true``).
+    batchable: bool = True
 
 
 STRATEGIES: Registry[StrategySpec] = Registry("strategy", "strategy.name")

@@ -199,5 +199,12 @@ ROUTER_PROMPTS = (
     "calculator_guidance",
 )
 STRATEGIES.register("router")(
-    StrategySpec(_build, ("llm", "slm"), ROUTER_PROMPTS, RouterSettings, tool_roles=("llm",))
+    StrategySpec(
+        _build,
+        ("llm", "slm"),
+        ROUTER_PROMPTS,
+        RouterSettings,
+        tool_roles=("llm",),
+        batchable=False,  # each turn waits on the last one's answer
+    )
 )

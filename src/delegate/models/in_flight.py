@@ -1,0 +1,120 @@
+"""Problems in flight, and those parked on a call whose answer comes later.
+
+The problem loop runs at most ``concurrency`` problems at once. A call sent through a provider's
+Batch API (``llm.batch=true``) returns hours later, and a batch is worth most when it holds every
+request of the run: so a problem that parks on such a call gives up its place, the next problem
+starts, and once every problem in flight is parked (none running, none about to start) the parked
+calls are sent together. A problem back from a batch finishes without waiting for a place again:
+what is left of it (grading, recording) is short, and re-taking a place could only delay it.
+
+The loop sets the current ``InFlight`` (``tracking``); a backend that batches reads it with
+``current()``. Outside a loop there is none, and a batching backend sends what it has gathered at
+once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+
+@dataclass
+class Slot:
+    """One problem's place in the loop: ``key`` names the problem (its id), so a request it
+    parks can be named the same way in every session of a run."""
+
+    key: str
+    held: bool = False
+    calls: int = 0  # parked calls made so far, so two calls of one problem are told apart
+
+
+class InFlight:
+    """At most ``concurrency`` problems running; listeners told when all in flight are parked."""
+
+    def __init__(self, concurrency: int) -> None:
+        self._gate = asyncio.Semaphore(concurrency)
+        self.running = 0  # problems started and not finished (parked ones included)
+        self.parked = 0  # of those, waiting on a deferred call
+        self.starting = 0  # waiting for a place
+        self._listeners: list[Callable[[], None]] = []
+        self._check_scheduled = False
+
+    @asynccontextmanager
+    async def problem(self, key: str) -> AsyncIterator[Slot]:
+        """Hold a place while the problem runs (released early if it parks)."""
+        slot = Slot(key)
+        self.starting += 1
+        try:
+            await self._gate.acquire()
+        finally:
+            self.starting -= 1
+        slot.held, self.running = True, self.running + 1
+        token = _slot.set(slot)
+        try:
+            yield slot
+        finally:
+            _slot.reset(token)
+            self.running -= 1
+            if slot.held:
+                slot.held = False
+                self._gate.release()
+            self._changed()
+
+    @contextmanager
+    def parked_call(self) -> Iterator[Slot | None]:
+        """Mark the current problem parked on a deferred call until the block ends; its place
+        goes to the next problem."""
+        slot = _slot.get()
+        self.parked += 1
+        if slot is not None and slot.held:
+            slot.held = False
+            self._gate.release()
+        self._changed()
+        try:
+            yield slot
+        finally:
+            self.parked -= 1
+
+    def when_all_parked(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` each time every problem in flight is parked."""
+        if listener not in self._listeners:
+            self._listeners.append(listener)
+
+    @property
+    def all_parked(self) -> bool:
+        return self.parked > 0 and self.parked == self.running and self.starting == 0
+
+    def _changed(self) -> None:
+        # Checked on the next turn of the loop: a released place is taken by the next problem
+        # only then, and a check now would see every problem parked for a moment.
+        if not self._check_scheduled:
+            self._check_scheduled = True
+            asyncio.get_running_loop().call_soon(self._check)
+
+    def _check(self) -> None:
+        self._check_scheduled = False
+        if self.all_parked:
+            for listener in list(self._listeners):
+                listener()
+
+
+_current: ContextVar[InFlight | None] = ContextVar("delegate_in_flight", default=None)
+_slot: ContextVar[Slot | None] = ContextVar("delegate_slot", default=None)
+
+
+def current() -> InFlight | None:
+    """The problem loop's ``InFlight``, if a loop is running in this context."""
+    return _current.get()
+
+
+@contextmanager
+def tracking(in_flight: InFlight) -> Iterator[InFlight]:
+    """Make ``in_flight`` current for the tasks created inside the block."""
+    token = _current.set(in_flight)
+    try:
+        yield in_flight
+    finally:
+        _current.reset(token)
