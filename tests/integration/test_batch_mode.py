@@ -166,7 +166,10 @@ def test_a_refused_batch_fails_each_problem_with_the_reason(store: str, tmp_path
     )
 
 
-def test_a_cascade_sends_its_escalations_in_one_batch(store: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("slm_batch", [False, True])
+def test_a_cascade_sends_its_escalations_in_one_batch(
+    store: str, tmp_path: Path, slm_batch: bool
+) -> None:
     problems = _problems()
     unsure = {p.question for p in problems[::2]}  # the small model disagrees with itself here
     answers = Answers()
@@ -178,7 +181,8 @@ def test_a_cascade_sends_its_escalations_in_one_batch(store: str, tmp_path: Path
         return answers(body)
 
     server = BatchServer(answer)
-    extra = ("strategy=cascade", "cascade.samples=3", "cascade.threshold=0.9")
+    extra = ["strategy=cascade", "cascade.samples=3", "cascade.threshold=0.9"]
+    extra += ["slm.batch=true", "slm.batch_poll_s=0.05"] if slm_batch else []
     try:
         run(resolved(*_overrides(server, store, *extra)), tmp_path / "run")
     finally:
@@ -187,10 +191,17 @@ def test_a_cascade_sends_its_escalations_in_one_batch(store: str, tmp_path: Path
     rows = _rows(store, finished.info.run_id)
     escalated = {i for i, r in rows.items() if r.escalated}
     assert escalated == {p.id for p in problems if p.question in unsure}
-    assert len(server.batches) == 1  # the escalations of every problem, together
-    batched = {int(c.split("-p")[1].split("-")[0]) for c in server.custom_ids(0)}
-    assert batched == escalated
-    assert len(server.chat_requests) == 3 * N  # the small model's samples, live
+    batches = [{_problem_id(c) for c in server.custom_ids(i)} for i in range(len(server.uploads))]
+    if slm_batch:  # every sample of every problem in one batch, then the escalations in one
+        assert [len(u) for u in server.uploads] == [3 * N, len(escalated)]
+        assert batches == [set(rows), escalated] and not server.chat_requests
+    else:
+        assert batches == [escalated]  # the escalations of every problem, together
+        assert len(server.chat_requests) == 3 * N  # the small model's samples, live
+
+
+def _problem_id(custom_id: str) -> int:
+    return int(custom_id.split("-p")[1].split("-")[0])
 
 
 def test_the_budget_holds_each_request_before_the_batch_is_made(store: str, tmp_path: Path) -> None:

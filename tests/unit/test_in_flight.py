@@ -82,3 +82,29 @@ def test_a_cancelled_problem_leaves_its_place_free() -> None:
                 return flight.running == 1 and flight.parked == 0
 
     assert asyncio.run(main())
+
+
+def test_a_problem_with_several_calls_parked_counts_once() -> None:
+    async def main() -> list[tuple[int, int]]:
+        flight = InFlight(concurrency=4)
+        heard: list[tuple[int, int]] = []
+        release = asyncio.Event()
+
+        def all_parked() -> None:
+            heard.append((flight.parked, flight.running))
+            release.set()
+
+        async def sample() -> None:
+            with flight.parked_call():
+                flight.when_all_parked(all_parked)
+                await release.wait()
+
+        async def problem(i: int) -> None:
+            async with flight.problem(str(i)):
+                await asyncio.gather(*(sample() for _ in range(3)))  # a cascade's samples
+
+        with tracking(flight):
+            await asyncio.gather(problem(1), problem(2))
+        return heard
+
+    assert asyncio.run(main()) == [(2, 2)]

@@ -29,6 +29,7 @@ class Slot:
     key: str
     held: bool = False
     calls: int = 0  # parked calls made so far, so two calls of one problem are told apart
+    waiting: int = 0  # its calls parked now (a cascade's samples wait together)
 
 
 class InFlight:
@@ -37,7 +38,7 @@ class InFlight:
     def __init__(self, concurrency: int) -> None:
         self._gate = asyncio.Semaphore(concurrency)
         self.running = 0  # problems started and not finished (parked ones included)
-        self.parked = 0  # of those, waiting on a deferred call
+        self.parked = 0  # of those, waiting on a deferred call (one or more)
         self.starting = 0  # waiting for a place
         self._listeners: list[Callable[[], None]] = []
         self._check_scheduled = False
@@ -68,15 +69,22 @@ class InFlight:
         """Mark the current problem parked on a deferred call until the block ends; its place
         goes to the next problem."""
         slot = _slot.get()
-        self.parked += 1
-        if slot is not None and slot.held:
+        if slot is None:  # a call outside any problem: nothing to count
+            yield None
+            return
+        slot.waiting += 1
+        if slot.waiting == 1:  # the problem is parked from its first parked call
+            self.parked += 1
+        if slot.held:
             slot.held = False
             self._gate.release()
         self._changed()
         try:
             yield slot
         finally:
-            self.parked -= 1
+            slot.waiting -= 1
+            if slot.waiting == 0:
+                self.parked -= 1
 
     def when_all_parked(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` each time every problem in flight is parked."""
