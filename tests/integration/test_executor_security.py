@@ -8,6 +8,7 @@ on the CI machines (root, ``unshare``) every one runs.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import select
 import socket
@@ -18,9 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from delegate.execution import Limits, Sandbox, protections
+from delegate.execution import Limits, Sandbox, cgroups, protections
 from delegate.execution.launch import Plan, launch
 from delegate.execution.protections import (
+    GROUP_LIMITS,
     NO_LEFTOVERS,
     NO_NETWORK,
     READ_ONLY,
@@ -68,6 +70,8 @@ def nothing_left() -> Iterator[None]:
         time.sleep(0.05)  # a killed PID namespace is torn down by the kernel, not at once
     assert sandbox_processes() == []
     assert temp_dirs() <= before
+    layout = protections().plan.cgroup
+    assert layout is None or cgroups.leftovers(layout) == []
 
 
 def run(code: str, tests: str = "") -> tuple[str, str, str]:
@@ -124,6 +128,100 @@ def test_a_fork_bomb_is_contained() -> None:
 def test_allocating_past_the_memory_limit_fails() -> None:
     outcome, message, _ = run("block = bytearray(2 * 2**30)\n")
     assert outcome in ("failed", "crashed") and "MemoryError" in message
+
+
+# children that each allocate (and touch) a block, say so on a pipe and hold it; the parent
+# counts how many held theirs at once, then exits 0 before tests that pass
+FORKED_ALLOCATORS = """
+import os, select, time
+r, w = os.pipe()
+for _ in range({n}):
+    if os.fork() == 0:
+        block = b"x" * ({mb} * 2**20)
+        os.write(w, b"x")
+        time.sleep(30)
+        os._exit(0)
+os.close(w)
+held, deadline = 0, time.monotonic() + 3.0
+while held < {n} and select.select([r], [], [], max(0.0, deadline - time.monotonic()))[0]:
+    data = os.read(r, 64)
+    if not data:
+        break
+    held += len(data)
+print("held", held, flush=True)
+"""
+
+
+def test_forked_allocators_share_one_memory_limit() -> None:
+    # setrlimit caps each process: 8 children x 80 MB under a 100 MB limit held 640 MB and passed
+    needs(GROUP_LIMITS)
+    sandbox = Sandbox(Limits(timeout_s=8.0, memory_bytes=100 * 2**20), workers=1)
+    result = sandbox.run(FORKED_ALLOCATORS.format(n=8, mb=80), "assert True\n")
+    assert result.outcome == "crashed" and "memory limit" in result.message
+    held = int(result.output.split("held")[1].split()[0]) if "held" in result.output else 0
+    assert held * 80 <= 100  # never more than one 80 MB block at once
+
+
+def test_without_cgroups_the_process_limit_bounds_the_aggregate() -> None:
+    # the defence without cgroups: processes x memory per process (16 x 4 GiB by default)
+    needs(UNPRIVILEGED)  # the process limit does not bind root
+    plan = dataclasses.replace(protections().plan, cgroup=None)
+    code = (
+        "import os, time\nforked = 0\nfor _ in range(40):\n    try:\n"
+        "        if os.fork() == 0:\n            time.sleep(30)\n            os._exit(0)\n"
+        "        forked += 1\n    except OSError:\n        break\nprint('forked', forked)\n"
+    )
+    result = launch(plan, Limits(timeout_s=5.0), {"prelude": "", "code": code, "tests": ""})
+    assert Limits().processes == 16
+    assert result.outcome == "passed"
+    assert int(result.output.split("forked")[1].split()[0]) < Limits().processes
+
+
+def test_the_nonce_cannot_be_read_back_from_the_report_descriptor() -> None:
+    # the monitor writes "<nonce> R" before the program runs: read back, it would forge a pass
+    pread = (
+        "import os\n"
+        "for fd in range(3, 256):\n"
+        "    try:\n"
+        "        line = os.pread(fd, 4096, 0).decode(errors='replace').split('\\n')[0]\n"
+        "    except OSError:\n"
+        "        continue\n"
+        "    parts = line.split()\n"
+        "    if len(parts) == 2 and parts[1] == 'R':\n"
+        "        os.write(fd, (parts[0] + ' P\\n').encode())\n"
+        "        os._exit(0)\n"
+    )
+    outcome, message, _ = run(pread, "assert False, 'the tests fail'\n")
+    assert outcome == "failed" and "the tests fail" in message
+
+
+def test_the_nonce_cannot_be_read_through_proc() -> None:
+    code = (
+        "import os\n"
+        "for pid in ('self', str(os.getppid()), '1'):\n"
+        "    try:\n"
+        "        names = os.listdir(f'/proc/{pid}/fd')\n"
+        "    except OSError:\n"
+        "        continue\n"
+        "    for name in names:\n"
+        "        try:\n"
+        "            with open(f'/proc/{pid}/fd/{name}', 'rb') as f:\n"
+        "                line = f.read(4096).decode(errors='replace').split('\\n')[0]\n"
+        "        except OSError:\n"
+        "            continue\n"
+        "        parts = line.split()\n"
+        "        if len(parts) == 2 and parts[1] == 'R':\n"
+        "            for fd in range(3, 256):\n"
+        "                try:\n"
+        "                    os.write(fd, (parts[0] + ' P\\n').encode())\n"
+        "                except OSError:\n"
+        "                    pass\n"
+        "            print('found the nonce', flush=True)\n"
+        "            os._exit(0)\n"
+    )
+    outcome, message, output = run(code, "assert False, 'the tests fail'\n")
+    assert outcome == "failed" and "the tests fail" in message
+    assert "found the nonce" not in output
 
 
 def test_writing_outside_its_directory_fails_and_writes_nothing(tmp_path: Path) -> None:
@@ -256,8 +354,10 @@ def test_executions_run_in_parallel_off_the_event_loop() -> None:
 def test_every_plan_this_machine_supports_holds_the_basics() -> None:
     # the weaker plans are the fallbacks of machines without root or unshare
     plans: list[Plan] = candidate_plans()
-    assert protections().plan in plans
-    for plan in plans:
+    assert dataclasses.replace(protections().plan, cgroup=None) in plans
+    layout = protections().plan.cgroup
+    grouped = [dataclasses.replace(p, cgroup=layout) for p in plans] if layout else []
+    for plan in plans + grouped:
         ok = launch(plan, Limits(timeout_s=5.0), {"prelude": "", "code": "x = 1", "tests": ""})
         if ok.outcome != "passed":
             continue  # not available here (detection skips it too)

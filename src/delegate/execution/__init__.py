@@ -17,17 +17,25 @@ what this machine has, and the run logs once what is missing):
   process visible or signallable, and every process it started killed when it ends;
 - as ``nobody`` (when the run is root), with no supplementary groups and no new privileges
   (``PR_SET_NO_NEW_PRIVS``): files only their owner may read stay unreadable;
-- resource limits (``setrlimit``): CPU time, address space (4 GiB), processes (per user), file
-  size, no core files; wall time (10 s by default) enforced by the launcher, which kills the whole
-  process group (and so the PID namespace) at the limit; output kept up to a bound;
+- resource limits (``setrlimit``): CPU time, address space (4 GiB), processes (16, per user),
+  file size, no core files; wall time (10 s by default) enforced by the launcher, which kills
+  the whole process group (and so the PID namespace) at the limit; output kept up to a bound;
+- in its own cgroup where the run may create one (``cgroups.py``): memory and processes capped
+  for all of the execution's processes together, so forked children share one memory limit; a
+  kill at that limit is a crash; the cgroup removed after the run;
 - a pass needs the harness's report, written only after the last test, carrying a random nonce
-  the program is not told; an early exit, printed success or a killed parent never counts.
+  the program is not told; an early exit, printed success or a killed parent never counts. The
+  nonce is on no descriptor the program holds (the monitor's "started" line goes to a status
+  file it closes before the program's process is forked; the report descriptor is write-only).
 
 Limits, stated plainly. This is process isolation with kernel namespaces, not a virtual machine:
 a kernel exploit escapes it. The program runs in the same interpreter as its tests, so a program
 written against this harness in particular (walking the interpreter's frames to find the nonce,
 or returning objects that compare equal to anything) can make failing tests pass; it still cannot
-leave the sandbox. The process limit counts every process of ``nobody`` on the machine. Without
+leave the sandbox. The process limit counts every process of ``nobody`` on the machine; without
+a cgroup, memory is capped per process only, so one execution (or all of them together) can hold
+``processes`` x ``memory_bytes`` (16 x 4 GiB by default), and as root without ``nobody`` there is
+no process limit. Without
 root and without user namespaces, no namespace is used: the program can use the network, write
 where the user can, read the user's files, signal the user's processes and leave processes that
 start their own session; the log says so. As a non-root user with user namespaces, the program
@@ -35,6 +43,7 @@ keeps that user's read access to files.
 
 - ``sandbox.py``: ``Sandbox``, ``run_tests``, ``run_tests_async`` (the API);
 - ``protections.py``: which plan this machine supports, detected once;
+- ``cgroups.py``: one cgroup per execution (memory and processes of all its processes);
 - ``launch.py``: one execution under a plan, and reading its outcome;
 - ``harness.py``: the inside (run as a script, standard library only);
 - ``result.py``: ``Limits`` and ``ExecutionResult``.

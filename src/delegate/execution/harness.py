@@ -2,17 +2,19 @@
 
 Run as a script, never imported by the framework: ``python3 -I harness.py JOB`` (standard library
 only, so any Python 3.9+ interpreter runs it). ``JOB`` is a JSON file that the executor wrote:
-the program, its prelude and its tests, the nonce, the limits, the user to become, the descriptor
-to report on and whether to isolate the filesystem.
+the program, its prelude and its tests, the nonce, the limits, the user to become, the two
+descriptors (status and report), the cgroup(s) to enter and whether to isolate the filesystem.
 
-The process starts as the monitor (PID 1 of its own PID namespace when it has one): it makes
-every mount read-only and mounts a fresh, size-limited tmpfs as the working directory, then forks
-the child that runs the program and waits for it. The child becomes the unprivileged user (when
-asked), forbids itself new privileges, sets its resource limits, closes every other descriptor
-and runs prelude, program and tests in one fresh ``__main__`` module. Only when the tests have run
-to their end does it write ``<nonce> P`` to the report descriptor; an exception writes
-``<nonce> F <message>``. The monitor exits with the child's status (128 + signal when a signal
-ended it); the executor reads the report and the status.
+The process starts as the monitor (PID 1 of its own PID namespace when it has one): it enters
+the execution's cgroup (when there is one), makes every mount read-only and mounts a fresh,
+size-limited tmpfs as the working directory, writes ``<nonce> R`` to the status descriptor and
+closes it, then forks the child that runs the program and waits for it. The child becomes the
+unprivileged user (when asked), forbids itself new privileges, sets its resource limits, closes
+every other descriptor and runs prelude, program and tests in one fresh
+``__main__`` module. Only when the tests have run to their end does it write ``<nonce> P`` to the
+report descriptor (write-only, append-only: the program cannot read anything back from it); an
+exception writes ``<nonce> F <message>``. The monitor exits with the child's status (128 + signal
+when a signal ended it); the executor reads the status, the report and the exit status.
 """
 
 from __future__ import annotations
@@ -184,10 +186,11 @@ def child(job: dict[str, Any]) -> None:
             drop_privileges(job["uid"], job["gid"])
         forbid_new_privileges()
         set_limits(job["limits"])
-        close_other_fds({0, 1, 2, fd})
     except (OSError, ValueError) as e:
         os.write(fd, (job["nonce"] + f" S {e}\n").encode())
         os._exit(SETUP_FAILED)
+    # the report descriptor is write-only: nothing the program holds reads the nonce back
+    close_other_fds({0, 1, 2, fd})
     run_program(job, fd)
 
 
@@ -203,27 +206,36 @@ def wait_for(pid: int) -> int:
             )
 
 
+def enter_cgroups(procs_files: list[str]) -> None:
+    """Move this process (and so everything it starts) into the execution's cgroup(s)."""
+    for path in procs_files:
+        with open(path, "w") as f:
+            f.write("0")
+
+
 def main() -> None:
     with open(sys.argv[1]) as f:
         job = json.load(f)
     os.unlink(sys.argv[1])  # the nonce is in it; a program of the same user must not find it
-    fd = job["report_fd"]
+    status = job["status_fd"]
     try:
+        enter_cgroups(job["cgroup_procs"])  # before the mounts turn read-only
         if job["isolate_fs"]:
             uid = 0 if job["uid"] is None else job["uid"]
             gid = 0 if job["gid"] is None else job["gid"]
             isolate_filesystem(job["workdir"], uid, gid, job["tmpfs_bytes"])
-        os.write(fd, (job["nonce"] + " R\n").encode())
+        os.write(status, (job["nonce"] + " R\n").encode())
+        os.close(status)  # before the fork: no process of the sandbox holds it while one runs
         pid = os.fork()
     except OSError as e:
-        os.write(fd, (job["nonce"] + f" S {e}\n").encode())
+        os.write(job["report_fd"], (job["nonce"] + f" S {e}\n").encode())
         os._exit(SETUP_FAILED)
     if pid == 0:
         try:
             child(job)
         finally:
             os._exit(SETUP_FAILED)
-    os.close(fd)
+    os.close(job["report_fd"])
     os._exit(min(wait_for(pid), 255))
 
 

@@ -6,6 +6,17 @@ directory, the job file, an empty environment, a new session; at the wall-time l
 process group is killed (and with it the PID namespace); the directory is removed whatever
 happens. The outcome is read from the report line that carries this run's nonce and from the
 exit status, never from what the program printed.
+
+Two descriptors reach the harness: the status file, on which the monitor writes ``<nonce> R``
+once the sandbox is set up and which it closes before it forks the program's process, and the
+report file, write-only and append-only, on which only the end of the tests writes ``<nonce> P``
+(or ``F``, or ``S`` when the child's set-up failed). So the program never holds a descriptor it
+could read the nonce back from, and the launcher closes its own copies once the harness started;
+both files are created mode 0600, so ``nobody`` cannot reopen them through ``/proc``.
+
+When the plan has a cgroup layout, the execution runs in its own group (``cgroups``): memory and
+processes capped for all its processes together; a kill by the group's memory limit is a crash
+whatever the report says; the group is removed after the run.
 """
 
 from __future__ import annotations
@@ -24,6 +35,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from delegate.execution.cgroups import Group, Layout
 from delegate.execution.result import ExecutionResult, Limits
 
 log = logging.getLogger(__name__)
@@ -41,7 +53,8 @@ class SandboxError(RuntimeError):
 class Plan:
     """How this machine runs a program: the command before the interpreter (``unshare`` and its
     namespaces, or nothing), the user to become (``None``: stay), whether to make the
-    filesystem read-only around a private tmpfs, and the interpreter."""
+    filesystem read-only around a private tmpfs, the interpreter, and where to create each
+    execution's cgroup (``None``: no cgroup)."""
 
     name: str
     prefix: tuple[str, ...]
@@ -49,13 +62,12 @@ class Plan:
     gid: int | None
     isolate_fs: bool
     python: str
+    cgroup: Layout | None = None
 
 
-def _job(plan: Plan, limits: Limits, work: str, fd: int, program: dict[str, str]) -> dict:
+def _job(plan: Plan, limits: Limits, work: str, program: dict[str, str]) -> dict:
     return {
         **program,
-        "nonce": "",  # set by the caller, which keeps it
-        "report_fd": fd,
         "workdir": work,
         "uid": plan.uid,
         "gid": plan.gid,
@@ -82,7 +94,8 @@ def _read_start(path: Path, limit: int) -> bytes:
 
 
 def _report(raw: bytes, nonce: str) -> tuple[bool, str | None, str | None]:
-    """(sandbox started, outcome letter P/F/S, message) from the lines carrying ``nonce``."""
+    """(sandbox started, outcome letter P/F/S, message) from the lines carrying ``nonce``
+    (``launch`` sets the letter M when the cgroup's memory limit killed a process)."""
     started, letter, message = False, None, None
     for line in raw.decode("utf-8", "replace").splitlines():
         parts = line.split(" ", 2)
@@ -100,6 +113,8 @@ def _report(raw: bytes, nonce: str) -> tuple[bool, str | None, str | None]:
 def _classify(rc: int, timed_out: bool, letter: str | None, message: str | None) -> tuple:
     if timed_out:
         return "timeout", "the wall-time limit was reached"
+    if letter == "M":  # the kernel killed a process of the execution at its cgroup's memory limit
+        return "crashed", f"the memory limit ({message}, all its processes together) was reached"
     if letter == "P" and rc == 0:
         return "passed", ""
     if letter == "F":
@@ -132,18 +147,22 @@ def _wait(proc: subprocess.Popen, timeout_s: float) -> int:
     return proc.wait()
 
 
-def _run(cmd: list[str], cwd: str, fds: tuple[int, int], timeout_s: float) -> tuple[int, bool]:
-    out_fd, report_fd = fds
-    proc = subprocess.Popen(
+def _start(cmd: list[str], cwd: str, fds: list[int]) -> subprocess.Popen:
+    out_fd, *passed = fds
+    return subprocess.Popen(
         cmd,
         stdin=subprocess.DEVNULL,
         stdout=out_fd,
         stderr=subprocess.STDOUT,
-        pass_fds=(report_fd,),
+        pass_fds=passed,
         cwd=cwd,
         env={},  # nothing of the run's environment: no API keys
         start_new_session=True,
     )
+
+
+def _finish(proc: subprocess.Popen, timeout_s: float) -> tuple[int, bool]:
+    """(exit status, timed out): the whole process group killed at the limit and after."""
     timed_out = False
     try:
         rc = _wait(proc, timeout_s)
@@ -156,28 +175,61 @@ def _run(cmd: list[str], cwd: str, fds: tuple[int, int], timeout_s: float) -> tu
     return rc, timed_out
 
 
+def _write_only(path: Path) -> int:
+    """A new file only the launcher's user may open, as a write-only, append-only descriptor."""
+    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+
+
+def _execute(plan: Plan, limits: Limits, root: Path, job: dict) -> tuple[int, bool]:
+    """Write the job, run the harness on it; (exit status, timed out). The launcher closes its
+    copies of the descriptors once the harness holds them."""
+    fds = [_write_only(root / name) for name in ("out", "status", "report")]
+    try:
+        job["status_fd"], job["report_fd"] = fds[1], fds[2]
+        job_path = root / "job.json"
+        job_path.write_text(json.dumps(job), encoding="utf-8")
+        cmd = [*plan.prefix, plan.python, "-I", str(HARNESS), str(job_path)]
+        proc = _start(cmd, str(root), fds)
+    finally:
+        for fd in fds:
+            os.close(fd)
+    return _finish(proc, limits.timeout_s)
+
+
+def _group(plan: Plan, limits: Limits) -> Group | None:
+    if plan.cgroup is None:
+        return None
+    try:
+        # the monitor is in the group too: one process more than the program may have
+        return Group(plan.cgroup, limits.memory_bytes, limits.processes + 1)
+    except OSError as e:
+        raise SandboxError(f"the sandbox ({plan.name}) could not create its cgroup: {e}") from e
+
+
 def launch(plan: Plan, limits: Limits, program: dict[str, str]) -> ExecutionResult:
     """Run ``program`` (``prelude``, ``code``, ``tests``) once under ``plan``."""
     nonce = secrets.token_hex(16)
     tmp = tempfile.mkdtemp(prefix="delegate-exec-")
+    group = None
     start = time.perf_counter()
     try:
         root = Path(tmp)
-        work = root / "work"
-        work.mkdir()
+        (root / "work").mkdir()
         if plan.uid is not None and not plan.isolate_fs:
-            os.chown(work, plan.uid, plan.gid if plan.gid is not None else -1)
-        with (root / "out").open("w+b") as out, (root / "report").open("w+b") as report:
-            job = _job(plan, limits, str(work), report.fileno(), program)
-            job["nonce"] = nonce
-            job_path = root / "job.json"
-            job_path.write_text(json.dumps(job), encoding="utf-8")
-            cmd = [*plan.prefix, plan.python, "-I", str(HARNESS), str(job_path)]
-            rc, timed_out = _run(cmd, tmp, (out.fileno(), report.fileno()), limits.timeout_s)
+            os.chown(root / "work", plan.uid, plan.gid if plan.gid is not None else -1)
+        group = _group(plan, limits)
+        job = _job(plan, limits, str(root / "work"), program)
+        job["nonce"], job["cgroup_procs"] = nonce, group.procs_files if group else []
+        rc, timed_out = _execute(plan, limits, root, job)
         duration = time.perf_counter() - start
         output = _read_start(root / "out", limits.output_bytes).decode("utf-8", "replace")
-        started, letter, message = _report(_read_start(root / "report", REPORT_BYTES), nonce)
+        raw = b"".join(_read_start(root / name, REPORT_BYTES) for name in ("status", "report"))
+        started, letter, message = _report(raw, nonce)
+        if group is not None and group.oom_kills() and not timed_out:
+            letter, message = "M", f"{limits.memory_bytes // 2**20} MiB"
     finally:
+        if group is not None:
+            group.remove()
         shutil.rmtree(tmp, ignore_errors=True)
     if letter == "S" or (not started and not timed_out):
         raise SandboxError(f"the sandbox ({plan.name}) did not start: {message or output[-500:]}")

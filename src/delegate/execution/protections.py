@@ -4,7 +4,10 @@ Plans, strongest first: as root, ``unshare`` with mount, network and PID namespa
 program run as ``nobody``; as another user, the same namespaces inside a user namespace (the
 program keeps that user's file access); else a plain child process with resource limits (as
 ``nobody`` when root). Each plan is tried with a trivial program through the real harness; the
-first whose probe passes is used, and the protections it lacks are logged once.
+first whose probe passes is used. Then, where this process may create control groups
+(``cgroups.find_layout``), the plan is probed once more with each execution in its own cgroup
+(memory and processes capped for all of a program's processes together); it keeps the cgroup
+only if the probe ran inside one. The protections the chosen plan lacks are logged once.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ import pwd
 import shutil
 import stat
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from delegate.execution import cgroups
 from delegate.execution.launch import Plan, SandboxError, launch
 from delegate.execution.result import Limits
 
@@ -29,7 +33,7 @@ ALWAYS = (
     "own process and process group, killed at the limit",
     "fresh temporary directory, removed afterwards",
     "empty environment (no API keys)",
-    "limits on CPU time, wall time, memory, processes and file size",
+    "per-process limits on CPU time, memory and file size; wall time; processes",
     "bounded captured output",
     "a pass needs this run's nonce after the last test",
 )
@@ -37,7 +41,8 @@ UNPRIVILEGED = "runs as nobody: cannot read files only their owner may read"
 NO_NETWORK = "no network (network namespace)"
 READ_ONLY = "cannot write outside its directory (read-only mounts, private tmpfs)"
 NO_LEFTOVERS = "no process outlives it, none outside it can be signalled (PID namespace)"
-OPTIONAL = (UNPRIVILEGED, NO_NETWORK, READ_ONLY, NO_LEFTOVERS)
+GROUP_LIMITS = "memory and processes capped for all of its processes together (cgroup)"
+OPTIONAL = (UNPRIVILEGED, NO_NETWORK, READ_ONLY, NO_LEFTOVERS, GROUP_LIMITS)
 NAMESPACES = ("--mount", "--net", "--ipc", "--pid", "--fork", "--kill-child", "--mount-proc")
 
 
@@ -103,9 +108,9 @@ def candidate_plans() -> list[Plan]:
     return plans
 
 
-def _probe(plan: Plan) -> bool:
+def _probe(plan: Plan, program: dict[str, str] | None = None) -> bool:
     try:
-        result = launch(plan, Limits(timeout_s=20.0), _PROBE)
+        result = launch(plan, Limits(timeout_s=20.0), program or _PROBE)
     except (SandboxError, OSError) as e:
         log.debug("code execution: plan %s unavailable: %s", plan.name, e)
         return False
@@ -113,6 +118,21 @@ def _probe(plan: Plan) -> bool:
 
 
 _PROBE = {"prelude": "", "code": "def f():\n    return 1\n", "tests": "assert f() == 1\n"}
+_IN_GROUP = {
+    "prelude": "",
+    "code": "",
+    "tests": f"assert {cgroups.PREFIX!r} in open('/proc/self/cgroup').read()\n",
+}
+
+
+def with_cgroup(plan: Plan) -> Plan:
+    """``plan`` with a cgroup per execution where this machine allows it, else ``plan``."""
+    layout = cgroups.find_layout()
+    if layout is None:
+        return plan
+    cgroups.sweep(layout)
+    grouped = replace(plan, cgroup=layout)
+    return grouped if _probe(grouped, _IN_GROUP) else plan
 
 
 def _got(plan: Plan) -> tuple[str, ...]:
@@ -125,6 +145,8 @@ def _got(plan: Plan) -> tuple[str, ...]:
         got.append(READ_ONLY)
     if "--pid" in plan.prefix:
         got.append(NO_LEFTOVERS)
+    if plan.cgroup is not None:
+        got.append(GROUP_LIMITS)
     return tuple(got)
 
 
@@ -132,7 +154,7 @@ def _got(plan: Plan) -> tuple[str, ...]:
 def detect() -> Protections:
     """The strongest working plan on this machine (probed once per process), logged once."""
     plans = candidate_plans()
-    chosen = next((p for p in plans if _probe(p)), plans[-1])
+    chosen = with_cgroup(next((p for p in plans if _probe(p)), plans[-1]))
     got = _got(chosen)
     missing = tuple(p for p in OPTIONAL if p not in got)
     if missing:

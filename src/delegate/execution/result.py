@@ -14,7 +14,10 @@ class Limits:
     """The bounds of one execution.
 
     ``timeout_s`` is wall time from launch to exit (CPU time is capped at the same, rounded up);
-    ``memory_bytes`` the address space; ``processes`` the processes of the sandbox's user;
+    ``memory_bytes`` the address space of each process and, where the machine has cgroups, the
+    memory of all of an execution's processes together; ``processes`` the processes of the
+    sandbox's user (per user, ``setrlimit``) and, with cgroups, of each execution (so without
+    cgroups the memory of one execution is bounded by ``processes`` x ``memory_bytes``);
     ``file_bytes`` the largest file it may write; ``workdir_bytes`` its directory's size (a tmpfs,
     where the machine allows one); ``output_bytes`` the captured output kept; ``message_chars``
     the failure message kept.
@@ -22,7 +25,7 @@ class Limits:
 
     timeout_s: float = 10.0
     memory_bytes: int = 4 * 2**30
-    processes: int = 64
+    processes: int = 16
     file_bytes: int = 16 * 2**20
     workdir_bytes: int = 64 * 2**20
     output_bytes: int = 16 * 2**10
