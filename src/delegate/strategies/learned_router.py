@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from delegate.config.fields import bounds
 from delegate.data import Problem
 from delegate.errors import ConfigError, DelegateError
 from delegate.models import ChatModel
@@ -34,11 +35,14 @@ _KEY = "learned_router.runs"
 
 @dataclass(frozen=True)
 class LearnedRouterSettings:
-    """The ``learned_router:`` config section; its defaults are written in ``conf/config.yaml``."""
+    """The ``learned_router:`` config section; its defaults are written in ``conf/config.yaml``,
+    and its types and ranges are checked from these annotations (``delegate.config.fields``)."""
 
     runs: list[Any] = field(default_factory=list)  # run ids, or {config_id, seed}
-    threshold: float = 0.5  # send to the large model when the score reaches this
-    target_share: float | None = None  # instead: this share of the sample's top scores
+    # Send to the large model when the score (a probability) reaches this.
+    threshold: float = field(default=0.5, metadata=bounds(0.0, 1.0))
+    # Instead: this share of the sample's top scores.
+    target_share: float | None = field(default=None, metadata=bounds(0.0, 1.0, open_low=True))
     seed: int = 0  # the classifier's seed
 
     def __post_init__(self) -> None:
@@ -49,20 +53,6 @@ class LearnedRouterSettings:
                 f"from (run ids, or {{config_id, seed}}), got {runs!r} <{_KEY}>"
             )
         object.__setattr__(self, "runs", [_selector(r) for r in runs])
-        for key in ("threshold", "target_share"):
-            value = getattr(self, key)
-            if value is None and key == "target_share":
-                continue
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ConfigError(
-                    f"learned_router.{key} must be a number, got {value!r} <learned_router.{key}>"
-                )
-        share = self.target_share
-        if share is not None and not 0.0 <= share <= 1.0:
-            raise ConfigError(
-                f"learned_router.target_share must be in [0, 1], got {share!r} "
-                "<learned_router.target_share>"
-            )
 
 
 def _selector(value: Any) -> str | dict[str, str]:
