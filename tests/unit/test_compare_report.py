@@ -63,6 +63,7 @@ def run(
     cost: float,
     errors: dict[int, str] | None = None,
     questions: dict[int, str] | None = None,
+    extracted: dict[int, str] | None = None,
 ) -> RunResult:
     strategy = doc["identity"]["strategy"]
     llm = LLM if "llm" in doc["identity"] else "none"
@@ -86,6 +87,9 @@ def run(
             "tool_calls": 1 if strategy == "router" else 0,
             "truncated": False,
             "error": (errors or {}).get(pid),
+            "extracted_by": (extracted or {}).get(
+                pid, "boxed" if slm == "none" or llm != "none" else ""
+            ),
         }
         for pid, ok in results.items()
     ]
@@ -108,7 +112,14 @@ RUNS = [
     (run(SLM_DOC, "1", {1: True, 2: False, 3: False, 4: False}, 0.0), SLM_DOC),
     (run(SLM_DOC, "2", {5: False, 6: True}, 0.0), SLM_DOC),
     (
-        run(ROUTER_DOC, "1", {1: True, 2: True, 3: False, 4: True}, 0.004, {3: "Timeout: x"}),
+        run(
+            ROUTER_DOC,
+            "1",
+            {1: True, 2: True, 3: False, 4: True},
+            0.004,
+            {3: "Timeout: x"},
+            extracted={3: "none", 4: "json"},
+        ),
         ROUTER_DOC,
     ),
     (run(ROUTER_DOC, "2", {5: True, 6: False}, 0.004), ROUTER_DOC),
@@ -227,7 +238,23 @@ def test_report_files(tmp_path: Path) -> None:
     assert "-60%" in tables
     assert (
         "| router (big + small, cot) | 100 / 10 | 50 / 5 | 3.5 s / 5.8 s | 1.00 | 100.0% "
-        "| 0.0% | 1 | 0 |" in tables
+        "| 0.0% | 1 | 0 | boxed 67%, json 17%, none 17% |" in tables
+    )
+    assert "| 0 | 0 | unrecorded 100% |" in tables  # the SLM-only rows recorded no rule
+
+
+def test_the_rule_that_read_each_answer_is_shown_per_configuration(rows, tmp_path: Path) -> None:
+    # issue 17: a result that rests on fallbacks shows, per configuration
+    assert rows["llm"]["extracted_by"] == {"boxed": 1.0}
+    assert rows["router"]["extracted_by"] == pytest.approx(
+        {"boxed": 4 / 6, "json": 1 / 6, "none": 1 / 6}
+    )
+    assert rows["slm"]["extracted_by"] == {"unrecorded": 1.0}
+    files, _ = write_report("exp", "s1", tmp_path, loaded(*RUNS))
+    with files[0].open() as f:
+        by_strategy = {r["strategy"]: r for r in csv.DictReader(f)}
+    assert json.loads(by_strategy["router"]["extracted_by"]) == pytest.approx(
+        {"boxed": 4 / 6, "json": 1 / 6, "none": 1 / 6}
     )
 
 

@@ -109,6 +109,12 @@ def _outcome_line(r: Cells) -> str:
     )
 
 
+def _shares(shares: Mapping[str, float] | None) -> str:
+    """``boxed 67%, marker 33%``: the rules that read the answers, most first."""
+    ranked = sorted((shares or {}).items(), key=lambda item: -item[1])
+    return ", ".join(f"{rule} {100 * share:.0f}%" for rule, share in ranked)
+
+
 def _usage_line(r: Cells) -> str:
     return (
         f"| {r['configuration']} "
@@ -116,7 +122,8 @@ def _usage_line(r: Cells) -> str:
         f"| {r['slm_input_tokens_per_problem']:.0f} / {r['slm_output_tokens_per_problem']:.0f} "
         f"| {r['latency_p50_s']:.1f} s / {r['latency_p95_s']:.1f} s "
         f"| {r['tool_calls_per_problem']:.2f} | {_pct(r['delegation_rate'])} "
-        f"| {_pct(r.get('escalation_rate'))} | {r['errors']} | {r['truncated']} |"
+        f"| {_pct(r.get('escalation_rate'))} | {r['errors']} | {r['truncated']} "
+        f"| {_shares(r.get('extracted_by'))} |"
     )
 
 
@@ -153,8 +160,8 @@ def markdown(rows: Sequence[Cells]) -> str:
         *(_outcome_line(r) for r in rows),
         "",
         "| configuration | LLM tokens in / out | SLM tokens in / out | latency p50 / p95 "
-        "| tool calls | delegation rate | escalation rate | errors | truncated |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| tool calls | delegation rate | escalation rate | errors | truncated | answers read by |",
+        "|---|---|---|---|---|---|---|---|---|---|",
         *(_usage_line(r) for r in rows),
     ]
     curves = curve_lines(rows)

@@ -56,6 +56,7 @@ COLUMNS = (
     "tool_errors",
     "tool_error_rate",
     "truncated",
+    "extracted_by",
     "llm_reference",
     *_VERSUS_COLUMNS,
     "slm_reference",

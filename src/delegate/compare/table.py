@@ -56,6 +56,9 @@ class Summary:
     tool_errors: int
     tool_error_rate: float
     truncated: int
+    # the share of answers each extraction rule read (``records.extracted_by``; ``unrecorded``
+    # for rows without it), rules that read none left out: a result resting on fallbacks shows
+    extracted_by: dict[str, float]
 
 
 def seed_order(seed: str) -> tuple[int, str]:
@@ -92,6 +95,11 @@ def summarize(runs: Sequence[RunResult]) -> Summary:
         tool_errors=int(m["tool_errors"]),
         tool_error_rate=m["tool_error_rate"],
         truncated=int(m["n_truncated"]),
+        extracted_by={
+            name.partition("/")[2]: share
+            for name, share in m.items()
+            if name.startswith("extracted_by/") and share > 0
+        },
     )
 
 
