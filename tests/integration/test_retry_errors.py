@@ -5,13 +5,16 @@ finished run is never changed."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from delegate.data import draw_sample, load_problems
-from delegate.runner import BudgetStopped, run
+from delegate.runner import BudgetStopped, Terminated, run
+from delegate.tags import ERROR_TAG, STOPPED_TAG, SWEEP_TAG
 
 from ..helpers import finished_runs, per_sample_table, resolved
 
@@ -44,16 +47,22 @@ def config(url: str, store: str, *extra: str) -> dict:
 
 def failing_on(metered_server: Any, store: str, which: slice) -> tuple[list, set, dict, Any]:
     """A metered server that answers the sample's ``which`` problems 500 while
-    ``failing["on"]``; returns the sample, those questions, the switch and the server."""
+    ``failing["on"]``; returns the sample, those questions, the switch and the server. With the
+    switch off, a callable put in ``failing["then"]`` is called once, by the first request for
+    one of those problems."""
     cfg = config("http://unused", store)
     sample = draw_sample(load_problems(cfg["dataset"]), SAMPLES, cfg["seed"])
     doomed = {p.question for p in sample[which]}
-    failing = {"on": True}
+    failing: dict[str, Any] = {"on": True}
 
     def fault(n: int, request: dict) -> tuple[int, dict, str] | None:
         asked = request["messages"][-1]["content"]
-        if failing["on"] and any(q in asked for q in doomed):
-            return (500, {}, BROKEN)
+        if any(q in asked for q in doomed):
+            if failing["on"]:
+                return (500, {}, BROKEN)
+            then = failing.pop("then", None)  # atomic: the one request that takes it calls it
+            if then is not None:
+                then()
         return None
 
     return sample, doomed, failing, metered_server(fault)
@@ -123,6 +132,51 @@ def test_a_retry_stopped_by_its_budget_leaves_the_finished_run_intact(
     assert retry.info.status == "KILLED" and retry.data.tags["stopped"] == "budget"
     [reported] = load_runs("retry").runs
     assert reported.run_id == original.info.run_id
+
+
+def test_a_retry_stopped_by_sigterm_leaves_the_finished_run_intact(
+    metered_server, store: str, tmp_path: Path
+) -> None:
+    """SIGTERM to this process while the retry's first call is in flight (the run's own handler
+    cancels it, as the CLI's does): the retry's run ends FAILED; the finished run keeps its
+    status, tags and table."""
+    from delegate.compare.runs import load_runs
+
+    sample, _, failing, server = failing_on(metered_server, store, slice(0, 2))
+    first = run(config(server.url, store), tmp_path / "first")
+    assert first["n_errors"] == 2
+    failing["on"] = False
+    failing["then"] = lambda: os.kill(os.getpid(), signal.SIGTERM)
+    with pytest.raises(Terminated):
+        run(config(server.url, store, "retry_errors=true"), tmp_path / "second")
+    assert "then" not in failing  # the signal was sent, by a retried call
+    original, retry = finished_runs(store, "retry")
+    assert retry.info.status == "FAILED" and "SIGTERM" in retry.data.tags[ERROR_TAG]
+    assert original.info.status == "FINISHED" and original.data.metrics["n_errors"] == 2
+    assert ERROR_TAG not in original.data.tags and STOPPED_TAG not in original.data.tags
+    assert sorted(per_sample_table(store, original)["problem_id"]) == sorted(p.id for p in sample)
+    [reported] = load_runs("retry").runs
+    assert reported.run_id == original.info.run_id
+
+
+def test_a_retry_under_another_sweep_leaves_the_finished_run_in_its_own(
+    metered_server, store: str, tmp_path: Path
+) -> None:
+    """A retry started by a later multirun carries the later sweep's id; the finished run keeps
+    the old one, so the old sweep's report still finds it."""
+    from delegate.compare.runs import load_runs
+
+    _, _, failing, server = failing_on(metered_server, store, slice(0, 2))
+    run(config(server.url, store), tmp_path / "first", sweep="sweep-old")
+    failing["on"] = False
+    second = run(config(server.url, store, "retry_errors=true"), tmp_path / "second", "sweep-new")
+    assert second["n_errors"] == 0
+    original, retry = finished_runs(store, "retry")
+    assert retry.data.tags["retry_of"] == original.info.run_id
+    assert (original.data.tags[SWEEP_TAG], retry.data.tags[SWEEP_TAG]) == ("sweep-old", "sweep-new")
+    assert original.info.status == "FINISHED" and original.data.metrics["n_errors"] == 2
+    assert [r.run_id for r in load_runs("retry", "sweep-old").runs] == [original.info.run_id]
+    assert [r.run_id for r in load_runs("retry", "sweep-new").runs] == [retry.info.run_id]
 
 
 def test_retry_errors_with_resume_off_is_refused(store: str, tmp_path: Path) -> None:

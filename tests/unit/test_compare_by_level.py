@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import json
 import math
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from delegate.compare.attribution import CASCADE_CATEGORIES, ROUTER_CATEGORIES
 from delegate.compare.levels import LEVEL_COLUMNS, SOURCE_COLUMNS, by_group
 from delegate.compare.report import build, markdown, write_report
 from delegate.compare.runs import Loaded, RunResult
@@ -147,6 +149,23 @@ def test_the_cascade_escalates_the_hard_level_only(tables) -> None:
     assert levels[("cascade", 1)]["delegation_rate"] == 0.0
 
 
+def test_each_level_counts_where_the_router_and_the_cascade_went_wrong(tables) -> None:
+    levels, _ = tables
+    router, cascade = dict.fromkeys(ROUTER_CATEGORIES, 0), dict.fromkeys(CASCADE_CATEGORIES, 0)
+    # Router, level 1: problems 1 and 4 right; 2 delegated and wrong, no small answer logged.
+    assert levels[("router", 1)]["attribution"] == router | {
+        "right": 2,
+        "wrong_after_delegation": 1,
+    }
+    assert levels[("router", 2)]["attribution"] == router | {"right": 1}
+    assert levels[("router", 3)]["attribution"] == router | {"wrong_without_delegation": 2}
+    # Cascade: 4 (level 1) and 3 (level 2) kept wrong; 6 (level 3) escalated and still wrong.
+    assert levels[("cascade", 1)]["attribution"] == cascade | {"right": 2, "confident_and_wrong": 1}
+    assert levels[("cascade", 2)]["attribution"] == cascade | {"confident_and_wrong": 1}
+    assert levels[("cascade", 3)]["attribution"] == cascade | {"right": 1, "escalated_and_wrong": 1}
+    assert all(levels[("llm", k)]["attribution"] is None for k in (1, 2, 3))  # no categories
+
+
 def test_by_source(tables) -> None:
     _, sources = tables
     svamp, math500 = sources[("router", "svamp")], sources[("router", "math500")]
@@ -204,6 +223,13 @@ def test_report_writes_the_tables_and_the_picture(tmp_path: Path) -> None:
     router_easy = next(r for r in table if r["strategy"] == "router" and r["level"] == "1")
     assert router_easy["problems"] == "3" and float(router_easy["delegation_rate"]) == 1.0
     assert float(router_easy["accuracy"]) == pytest.approx(2 / 3, abs=1e-6)
+    assert json.loads(router_easy["attribution"]) == {
+        **dict.fromkeys(ROUTER_CATEGORIES, 0),
+        "right": 2,
+        "wrong_after_delegation": 1,
+    }
+    llm_easy = next(r for r in table if r["strategy"] == "llm" and r["level"] == "1")
+    assert llm_easy["attribution"] == ""
     with (tmp_path / "comparison_by_source.csv").open() as f:
         sources = list(csv.DictReader(f))
     assert tuple(sources[0]) == SOURCE_COLUMNS and len(sources) == 9

@@ -69,6 +69,7 @@ def test_a_two_turn_router_trace_shows_each_turn_only_what_it_was_sent(tmp_path:
 
     tags = trace.info.tags
     assert tags["outcome"] == "correct" and tags["gold"] == "12"
+    assert tags["attribution"] == "right"  # where delegation failed, filterable: none here
     assert (tags["strategy"], tags["config_id"], tags["seed"]) == ("router", "abc123def456", "7")
     assert tags["label"] == "router (big + small, cot)"
     assert (tags["source"], tags["level"], tags["subject"]) == ("math500", "3", "Algebra")
@@ -107,3 +108,25 @@ def test_a_cascade_trace_holds_each_samples_answer_and_its_confidence(tmp_path: 
     assert all("[sample " in name and "temperature" in name for name in samples)
     assert trace.info.tags["strategy"] == "cascade"
     assert trace.info.tags["label"] == "cascade (big + small, cot)"
+    assert trace.info.tags["attribution"] == "right"
+
+
+def test_a_wrong_answer_s_trace_is_tagged_with_where_it_went_wrong(tmp_path: Path) -> None:
+    # The router: the small model answers 12, the large model gives 13 instead.
+    llm = ScriptedModel(reply("", (ASK, args("3*4?"))), reply(r"\boxed{13}"))
+    slm = ScriptedModel(reply(r"\boxed{12}"))
+    provider = ScriptedProvider(TracedChatModel(llm, "llm"), TracedChatModel(slm, "slm"))  # type: ignore[arg-type]
+    router = STRATEGIES.get("router").build(provider, PROMPTS, RouterSettings(**SETTINGS))
+    trace = _traced(router, f"sqlite:///{tmp_path}/router.db", RUN_TAGS)
+    assert trace.info.tags["outcome"] == "wrong"
+    assert trace.info.tags["attribution"] == "spoiled_right_delegation"
+
+    # The cascade: every sample agrees on 13, so it never escalates.
+    slm = ScriptedModel(*(reply(r"so \boxed{13}") for _ in range(3)))
+    llm = ScriptedModel()
+    provider = ScriptedProvider(TracedChatModel(llm, "llm"), TracedChatModel(slm, "slm"))  # type: ignore[arg-type]
+    settings = CascadeSettings(samples=3, temperature=0.7, threshold=0.8, escalate="fresh")
+    cascade = STRATEGIES.get("cascade").build(provider, PROMPTS, settings)
+    trace = _traced(cascade, f"sqlite:///{tmp_path}/cascade.db", RUN_TAGS | {"strategy": "cascade"})
+    assert llm.calls == []
+    assert trace.info.tags["attribution"] == "confident_and_wrong"
