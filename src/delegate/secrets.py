@@ -63,6 +63,13 @@ def register_secret(value: str) -> None:
         _pattern = re.compile("|".join(re.escape(s) for s in alternatives))
 
 
+def registered_secrets() -> list[str]:
+    """The values registered so far, for a child process that writes on this one's behalf (the
+    trace writer) to register in turn."""
+    with _lock:
+        return sorted(_secrets)
+
+
 # What an environment variable's name looks like; anything else in ``api_key_env`` is probably
 # the key itself, pasted in by mistake.
 VARIABLE_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

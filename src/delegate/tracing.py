@@ -9,18 +9,17 @@ outside a run) the spans cost nothing.
 Why not ``mlflow.start_span``: MLflow's own exporter writes each span as it ends and then the
 trace, tens of milliseconds of store work per trace on a local SQLite store (benchmark 8),
 competing with the event loop for the interpreter. Here spans are plain objects while a problem
-runs (microseconds); a finished problem's tree goes to one background thread that writes traces
-in batches (one ``start_trace`` per trace, one ``log_spans`` per batch: about a sixth of the
-store work) when problems stop finishing for a moment. ``traced_run`` waits for the last batch
-and reports how long that wait took, so the cost is measured, not hidden.
+runs (microseconds); a finished problem's tree goes, as a line of JSON, to a child process that
+writes groups of traces one transaction each (``delegate.trace_writer``), so the store's work
+runs beside the problem loop rather than taking turns with it. ``traced_run`` waits for the
+child to write the last ones and reports how long that wait took, so the cost is measured, not
+hidden.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import secrets
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -28,12 +27,10 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from delegate.trace_entities import to_mlflow, tracing_client
+from delegate.trace_entities import tracking_uri
+from delegate.trace_writer import TraceWriter
 
 log = logging.getLogger(__name__)
-
-_BATCH = 64  # traces per store transaction; bounded so one write never holds the store for long
-_QUIET_S = 0.05  # no problem finished for this long: the loop is idle, write what has gathered
 
 
 class Span(Protocol):
@@ -131,62 +128,8 @@ class TraceStats:
     wait_s: float = 0.0
 
 
-class _Exporter:
-    """Writes finished span trees to the MLflow store from one background thread."""
-
-    def __init__(
-        self,
-        run_id: str,
-        experiment_id: str,
-        stats: TraceStats,
-        run_tags: Mapping[str, str] | None = None,
-    ) -> None:
-        self.run_id, self.experiment_id, self.stats = run_id, experiment_id, stats
-        self.run_tags = dict(run_tags or {})
-        self._client = tracing_client()
-        self._queue: queue.SimpleQueue[RecordedSpan | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._work, name="delegate-traces", daemon=True)
-        self._thread.start()
-
-    def submit(self, root: RecordedSpan) -> None:
-        self._queue.put(root)
-
-    def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
-
-    def _work(self) -> None:
-        done = False
-        while not done:
-            batch = [self._queue.get()]
-            # Writing competes with the problem loop for the interpreter: gather until problems
-            # stop finishing for a moment (the loop is then waiting on models) or the batch is
-            # full, so a burst of fast problems (a cached re-run) is not slowed by the store.
-            while len(batch) < _BATCH and batch[-1] is not None:
-                try:
-                    batch.append(self._queue.get(timeout=_QUIET_S))
-                except queue.Empty:
-                    break
-            done = batch[-1] is None
-            roots = [r for r in batch if r is not None]
-            if roots:
-                self._write(roots)
-
-    def _write(self, roots: list[RecordedSpan]) -> None:
-        try:
-            # Assessments travel inside each TraceInfo: ``start_trace`` stores them in the same
-            # transaction, so grading a trace costs no store call of its own.
-            traces = [to_mlflow(root, self.run_id, self.experiment_id) for root in roots]
-            for info, _ in traces:
-                self._client.start_trace(info)
-            self._client.log_spans(self.experiment_id, [s for _, spans in traces for s in spans])
-            self.stats.written += len(roots)
-        except Exception as e:  # a trace is a diagnostic: losing one must not end the run
-            self.stats.failed += len(roots)
-            log.warning("could not write %d traces to MLflow: %s", len(roots), e)
-
-
-_exporter: _Exporter | None = None
+_writer: TraceWriter | None = None
+_run_tags: dict[str, str] = {}
 _current: ContextVar[RecordedSpan | None] = ContextVar("delegate_span", default=None)
 
 
@@ -205,8 +148,7 @@ def _stored_tags(run_id: str) -> dict[str, str]:
 def run_tags() -> dict[str, str]:
     """The tags of the run the traces are written to (empty when tracing is off), so each trace
     can carry the run's strategy, configuration and seed (``delegate.loop.trace_tags``)."""
-    exporter = _exporter
-    return dict(exporter.run_tags) if exporter is not None else {}
+    return dict(_run_tags) if _writer is not None else {}
 
 
 @contextmanager
@@ -218,20 +160,19 @@ def traced_run(
     """Record a trace per root span into MLflow run ``run_id`` (None: tracing off) inside this
     block; on leaving it, wait until every trace is written. ``tags`` are the run's (see
     ``run_tags``); by default they are read from the store once."""
-    global _exporter
+    global _writer, _run_tags
     stats = TraceStats()
     if run_id is None or experiment_id is None:
         yield stats
         return
-    _exporter = _Exporter(
-        run_id, experiment_id, stats, _stored_tags(run_id) if tags is None else tags
-    )
+    _run_tags = dict(_stored_tags(run_id) if tags is None else tags)
+    _writer = TraceWriter(tracking_uri(), run_id, experiment_id, stats)
     try:
         yield stats
     finally:
-        exporter, _exporter = _exporter, None
+        writer, _writer = _writer, None
         start = time.perf_counter()
-        exporter.close()
+        writer.close()
         stats.wait_s = time.perf_counter() - start
 
 
@@ -239,8 +180,8 @@ def traced_run(
 def span(name: str, kind: str, inputs: Any = None) -> Iterator[Span]:
     """A span named ``name`` of MLflow span type ``kind`` (CHAIN, CHAT_MODEL, TOOL...), the child
     of the span open in this task, if any."""
-    exporter = _exporter
-    if exporter is None:
+    writer = _writer
+    if writer is None:
         yield _NoSpan()
         return
     parent = _current.get()
@@ -255,7 +196,7 @@ def span(name: str, kind: str, inputs: Any = None) -> Iterator[Span]:
         live.end_ns = time.time_ns()
         _current.reset(token)
         if parent is None:
-            exporter.submit(live)
+            writer.submit(live)
         else:
             parent.children.append(live)
 

@@ -4,9 +4,11 @@ SQLite store: one trace per root span, each child under the parent open in its o
 from __future__ import annotations
 
 import asyncio
+import queue
+import threading
 from pathlib import Path
 
-from delegate import tracing, tracking
+from delegate import trace_writer, tracing, tracking
 
 from ..helpers import run_traces
 
@@ -80,34 +82,79 @@ def test_a_store_that_refuses_traces_costs_the_traces_not_the_run(tmp_path: Path
     assert (stats.written, stats.failed) == (0, 1)
 
 
-def _recording_exporter(monkeypatch, quiet_s: float) -> tuple[tracing._Exporter, list[int]]:
-    """An exporter whose store writes are recorded as batch sizes (control flow only)."""
+def _serve_recorded(messages: queue.SimpleQueue) -> list[int]:
+    """The writer child's loop over ``messages``, its store writes recorded as group sizes."""
     sizes: list[int] = []
-    monkeypatch.setattr(tracing, "_QUIET_S", quiet_s)
-    monkeypatch.setattr(tracing._Exporter, "_write", lambda self, roots: sizes.append(len(roots)))
-    return tracing._Exporter("run", "0", tracing.TraceStats()), sizes
+
+    def write(trees: list) -> tuple[int, list[str]]:
+        sizes.append(len(trees))
+        return len(trees), []
+
+    trace_writer.serve(messages, write, lambda report: None)
+    return sizes
 
 
-def _root(i: int) -> tracing.RecordedSpan:
-    return tracing.RecordedSpan(f"problem {i}", "CHAIN", b"01234567", None, 0)
+def test_a_burst_of_finished_problems_is_written_together_in_bounded_groups() -> None:
+    messages: queue.SimpleQueue = queue.SimpleQueue()
+    for i in range(trace_writer.BATCH + 6):
+        messages.put({"name": f"problem {i}"})
+    messages.put(None)
+    assert _serve_recorded(messages) == [trace_writer.BATCH, 6]
 
 
-def test_a_burst_of_finished_problems_is_written_together_in_bounded_batches(monkeypatch) -> None:
-    exporter, sizes = _recording_exporter(monkeypatch, quiet_s=30.0)
-    for i in range(tracing._BATCH + 6):
-        exporter.submit(_root(i))
-    exporter.close()
-    assert sizes == [tracing._BATCH, 6]
+def test_a_finished_problem_is_written_at_once_not_only_at_the_end() -> None:
+    messages: queue.SimpleQueue = queue.SimpleQueue()
+    written = threading.Event()
+
+    def write(trees: list) -> tuple[int, list[str]]:
+        written.set()
+        return len(trees), []
+
+    messages.put({"name": "problem 1"})
+    server = threading.Thread(target=trace_writer.serve, args=(messages, write, lambda r: None))
+    server.start()
+    assert written.wait(10)  # written while the run goes on
+    messages.put(None)
+    server.join(10)
+    assert not server.is_alive()
 
 
-def test_traces_are_written_once_problems_stop_finishing_not_only_at_the_end(monkeypatch) -> None:
-    import time
+def test_a_writer_that_dies_costs_its_traces_with_a_warning_not_the_run(
+    tmp_path: Path, caplog
+) -> None:
+    store = tracking.open_store(f"sqlite:///{tmp_path}/mlflow.db", "traces")
+    with store.run("r", {}) as run_id, tracing.traced_run(run_id, store.experiment_id) as stats:
+        with tracing.span("problem 1", "CHAIN"):
+            pass
+        writer = tracing._writer
+        assert writer is not None and writer._process is not None
+        writer._process.kill()
+        writer._process.wait()
+        with tracing.span("problem 2", "CHAIN"):
+            pass
+    assert stats.written + stats.failed == 2 and stats.failed >= 1  # problem 2's, at least
+    assert "the trace writer exited with code" in caplog.text
 
-    exporter, sizes = _recording_exporter(monkeypatch, quiet_s=0.05)
-    exporter.submit(_root(1))
-    deadline = time.monotonic() + 10
-    while not sizes and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert sizes == [1]  # written while the run goes on
-    exporter.close()
-    assert sizes == [1]
+
+def test_traces_are_scrubbed_of_secrets_registered_in_the_run(tmp_path: Path) -> None:
+    import mlflow
+
+    from delegate.secrets import register_secret
+
+    canary = "sk-canary-6b1f0e2d9c"
+    register_secret(canary)  # the run's process knows it; the writer's must mask it too
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    store = tracking.open_store(uri, "traces")
+    question = {"question": f"key {canary}?"}
+    with (
+        store.run("r", {}) as run_id,
+        tracing.traced_run(run_id, store.experiment_id) as stats,
+        tracing.span("problem 1", "CHAIN", question) as root,
+    ):
+        root.set_tags({"note": canary})
+        root.set_grade(tracing.Grade(canary, False, None))
+    assert (stats.written, stats.failed) == (1, 0)
+    [trace] = run_traces(uri, mlflow.get_run(run_id))
+    assert canary not in trace.to_json()
+    assert trace.info.tags["note"] == "***"
+    assert trace.data.spans[0].inputs == {"question": "key ***?"}
