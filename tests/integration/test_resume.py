@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from delegate.tags import ERROR_TAG
+
 from ..helpers import finished_runs, per_sample_table, run_traces
 
 pytestmark = pytest.mark.integration
@@ -85,6 +87,7 @@ def test_the_same_command_continues_the_interrupted_run(
     [resumed] = finished_runs(store, "resume")
     assert resumed.info.run_id == interrupted.info.run_id
     assert resumed.info.status == "FINISHED"
+    assert ERROR_TAG not in resumed.data.tags  # the interruption's reason went with it
     assert resumed.data.metrics["n_problems"] == SAMPLES
     table = per_sample_table(store, resumed)
     assert sorted(table["problem_id"]) == sorted(set(table["problem_id"]))
