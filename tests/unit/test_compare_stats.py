@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
+from delegate.compare.analysis.baselines import paired_bootstrap_beats_random
+from delegate.compare.analysis.learned import apgr_against_random, apgr_of
 from delegate.compare.stats import (
     Mix,
     PairedCounts,
@@ -243,3 +246,78 @@ def test_the_library_mcnemar_test_matches_the_integer_tail() -> None:
     for a in range(0, 40, 3):
         for b in range(0, 40, 5):
             assert mcnemar_p(a, b) == pytest.approx(_mcnemar_by_hand(a, b), rel=1e-9, abs=1e-15)
+
+
+def _beats_random_by_hand(
+    columns: tuple[np.ndarray, ...], resamples: int, seed: int, confidence: float
+) -> tuple[float, float]:
+    """The paired bootstrap the project ran before scipy's, one resample at a time: the means
+    of a resample's problems, the mix at the run's cost, and the differences' quantiles; NaN
+    when a resample's strong model is not dearer. The cross-check of scipy's."""
+    n = len(columns[0])
+    table = np.stack([np.broadcast_to(np.asarray(c, dtype=float), n) for c in columns])
+    rng = np.random.default_rng(seed)
+    differences = []
+    for _ in range(resamples):
+        run, run_usd, strong, weak, strong_usd, weak_usd = table[:, rng.integers(0, n, n)].mean(1)
+        if strong_usd <= weak_usd:
+            return math.nan, math.nan
+        share = min(1.0, max(0.0, (run_usd - weak_usd) / (strong_usd - weak_usd)))
+        differences.append(run - (share * strong + (1 - share) * weak))
+    low, high = np.quantile(differences, [(1 - confidence) / 2, (1 + confidence) / 2])
+    return float(low), float(high)
+
+
+def _apgr_by_hand(
+    scores: np.ndarray, strong: np.ndarray, weak: np.ndarray, resamples: int, seed: int
+) -> tuple[float, float, int]:
+    """The APGR bootstrap's old loop: resamples without a gap skipped; (low, high, skipped)."""
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(resamples):
+        i = rng.integers(0, len(scores), len(scores))
+        draws.append(apgr_of(scores[i], strong[i], weak[i]) - 0.5)
+    kept = [d for d in draws if not math.isnan(d)]
+    low, high = np.quantile(kept, [0.025, 0.975])
+    return float(low), float(high), resamples - len(kept)
+
+
+@pytest.mark.parametrize("n", [2, 9, 40, 300])
+def test_the_library_bootstrap_against_the_random_mix_matches_the_resampling_loop(n: int) -> None:
+    rng = np.random.default_rng(n)
+    strong, weak, routed = rng.random(n) < 0.8, rng.random(n) < 0.5, rng.random(n) < 0.5
+    strong_usd, weak_usd = rng.uniform(0.005, 0.01, n), rng.uniform(0.0, 0.004, n)
+    columns = (np.where(routed, strong, weak), np.where(routed, strong_usd, weak_usd))
+    columns += (strong, weak, strong_usd, weak_usd)
+    for seed, confidence in ((0, 0.95), (3, 0.8)):
+        result = paired_bootstrap_beats_random(
+            *columns, confidence=confidence, resamples=500, seed=seed
+        )
+        expected = _beats_random_by_hand(columns, 500, seed, confidence)
+        assert (result.low, result.high) == pytest.approx(expected, abs=1e-12)
+        assert result.low <= result.high
+
+
+def test_the_library_bootstrap_gives_no_interval_when_a_resample_has_no_cost_gap() -> None:
+    # Only problem 0 makes the strong model dearer; a resample without it has no mix. On the
+    # sample: share (0.06 - 0.05) / (0.075 - 0.05) = 0.4, mix 0.4 * 0.75 + 0.6 * 0.25 = 0.45.
+    columns = ([1, 0, 1, 0], 0.06, [1, 1, 1, 0], [0, 0, 1, 0], [0.3, 0, 0, 0], 0.05)
+    result = paired_bootstrap_beats_random(*columns, resamples=200)
+    assert (result.share, result.difference) == pytest.approx((0.4, 0.05))
+    assert math.isnan(result.low) and math.isnan(result.high)
+    assert all(math.isnan(v) for v in _beats_random_by_hand(columns, 200, 0, 0.95))
+
+
+@pytest.mark.parametrize("n", [6, 50, 200])
+def test_the_library_apgr_bootstrap_matches_the_resampling_loop(n: int) -> None:
+    rng = np.random.default_rng(n)
+    strong = (rng.random(n) < 0.7).astype(float)
+    weak = np.where(strong == 1, rng.random(n) < 0.6, 0.0)
+    if n == 6:  # one problem only the strong model gets: a third of the resamples lack a gap
+        strong, weak = np.array([1.0, 1, 0, 1, 0, 1]), np.array([0.0, 1, 0, 1, 0, 1])
+    scores = rng.random(n) + strong - weak
+    diff, low, high = apgr_against_random(scores, strong, weak, resamples=400, seed=5)
+    by_hand_low, by_hand_high, skipped = _apgr_by_hand(scores, strong, weak, 400, 5)
+    assert diff == pytest.approx(apgr_of(scores, strong, weak) - 0.5)
+    assert (low, high) == pytest.approx((by_hand_low, by_hand_high), abs=1e-12)
+    assert (skipped > 0) == (n == 6)

@@ -122,3 +122,17 @@ def test_threshold_for_share_never_sends_more_than_the_share(
 def test_cross_fitting_refuses_too_few_problems() -> None:
     with pytest.raises(DelegateError, match="at least 2 distinct"):
         learned_router_scores(["same", "same"], [1, 1], [0, 0])
+
+
+def test_the_apgr_bootstrap_refuses_bad_settings_and_has_no_interval_without_a_gap() -> None:
+    scores, strong, weak = [0.9, 0.2, 0.4], [1, 1, 0], [0, 1, 0]
+    with pytest.raises(DelegateError, match="confidence must be in"):
+        apgr_against_random(scores, strong, weak, confidence=0.0)
+    with pytest.raises(DelegateError, match="resamples must be at least 1"):
+        apgr_against_random(scores, strong, weak, resamples=0)
+    with pytest.raises(DelegateError, match=r"unknown bootstrap setting\(s\) \['confidnce'\]"):
+        apgr_against_random(scores, strong, weak, confidnce=0.9)  # type: ignore[call-arg]
+    with pytest.raises(DelegateError, match="scores holds NaN"):
+        apgr_against_random([0.9, math.nan, 0.4], strong, weak)
+    diff, low, high = apgr_against_random(scores, [1, 1, 0], [1, 1, 0], resamples=50)
+    assert all(math.isnan(v) for v in (diff, low, high))  # the models never differ

@@ -8,15 +8,18 @@ p (``cost_matched_mix``). The oracle sends each problem to the strong model exac
 strong model gets it right (``oracle_point``): an upper bound for any router choosing between the
 two. ``paired_bootstrap_beats_random`` asks whether a run is more accurate than the cost-matched
 mix, with a paired bootstrap over problems (the run and both models answered the same problems)
-for the uncertainty. Pure numpy and pandas: nothing here reads a store or calls a model.
+for the uncertainty: ``paired_percentile_bootstrap``, scipy's ``stats.bootstrap`` with
+``paired=True`` and ``method="percentile"``, which the learned router's APGR interval uses too.
+Numpy, pandas and scipy: nothing here reads a store or calls a model.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping
+import warnings
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 import numpy as np
 import pandas as pd
@@ -28,7 +31,7 @@ from delegate.errors import DelegateError
 K = TypeVar("K", bound=Hashable)
 Number = TypeVar("Number", float, np.ndarray)
 
-# (resample, problem) pairs drawn per batch: 2 MB of indices and 2 MB per gathered column.
+# (resample, problem) pairs scipy draws per batch: 2 MB of indices and 2 MB per gathered column.
 _BATCH_VALUES = 250_000
 # The bootstrap's per-problem columns, in the order ``paired_bootstrap_beats_random`` takes them.
 _COLUMNS = ("run_correct", "run_cost", "strong_correct", "weak_correct", "strong_cost", "weak_cost")
@@ -200,6 +203,105 @@ def _against_mix(means: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return run_acc - mix(share, strong_acc, weak_acc), share
 
 
+def _difference(*columns: np.ndarray, axis: int = -1) -> np.ndarray:
+    """The bootstrap's statistic: the run-minus-mix difference of each resample of the six
+    per-problem columns (problems along ``axis``)."""
+    means = np.stack([column.mean(axis=axis) for column in columns], axis=-1)
+    return _against_mix(means)[0]
+
+
+class Bootstrap(TypedDict, total=False):
+    """The bootstrap's settings, as keywords: the interval's coverage (``confidence``, in (0, 1),
+    default 0.95), how many resamples (``resamples``, at least 1, default 2000), and the seed of
+    the resampling's ``numpy.random.default_rng`` (``seed``, default 0)."""
+
+    confidence: float
+    resamples: int
+    seed: int
+
+
+_DEFAULTS: Bootstrap = {"confidence": 0.95, "resamples": 2000, "seed": 0}
+
+
+def bootstrap_settings(bootstrap: Bootstrap) -> tuple[float, int, int]:
+    """(confidence, resamples, seed), the defaults filled in.
+
+    Raises:
+        DelegateError: A keyword that is not a setting, ``confidence`` outside (0, 1), or fewer
+            than one resample.
+    """
+    unknown = sorted(set(bootstrap) - set(_DEFAULTS))
+    if unknown:
+        raise DelegateError(f"unknown bootstrap setting(s) {unknown}; valid: {list(_DEFAULTS)}")
+    settings = _DEFAULTS | bootstrap
+    confidence, resamples = settings["confidence"], settings["resamples"]
+    if not 0.0 < confidence < 1.0:
+        raise DelegateError(f"confidence must be in (0, 1), got {confidence}")
+    if resamples < 1:
+        raise DelegateError(f"resamples must be at least 1, got {resamples}")
+    return confidence, resamples, settings["seed"]
+
+
+def paired_percentile_bootstrap(
+    columns: Sequence[np.ndarray],
+    statistic: Callable[..., Any],
+    *,
+    vectorized: bool = True,
+    skip_nan: bool = False,
+    **bootstrap: Unpack[Bootstrap],
+) -> tuple[float, float]:
+    """The percentile interval of ``statistic`` over resamples of the problems, each drawn with
+    replacement keeping a problem's values in every column together: ``scipy.stats.bootstrap``
+    with ``paired=True`` and ``method="percentile"``, seeded (the same inputs give the same
+    interval), at most ``_BATCH_VALUES`` (resample, problem) pairs in memory at once.
+
+    Args:
+        columns: Per-problem arrays of one length.
+        statistic: Of the resampled columns; with ``vectorized``, it takes ``axis`` and
+            resamples stacked along the other axis, as scipy passes them.
+        vectorized: Whether ``statistic`` takes a batch of resamples at once.
+        skip_nan: Leave out resamples whose statistic is NaN (the interval is of the rest);
+            otherwise one NaN resample makes the interval (NaN, NaN).
+        bootstrap: ``confidence``, ``resamples``, ``seed`` (see ``Bootstrap``).
+
+    Returns:
+        (low, high); NaN when every resample is NaN (or, without ``skip_nan``, any). One problem
+        has a single resample, itself: both ends are its statistic.
+
+    Raises:
+        DelegateError: ``confidence`` or ``resamples`` out of range.
+    """
+    confidence, resamples, seed = bootstrap_settings(bootstrap)
+    n = len(columns[0])
+    if n < 2:  # scipy wants two problems; every resample of one is the sample itself
+        value = float(statistic(*columns))
+        return value, value
+    from scipy import stats
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", stats.DegenerateDataWarning)  # NaN resamples: below
+        result = stats.bootstrap(
+            tuple(columns),
+            statistic,
+            n_resamples=resamples,
+            batch=max(1, _BATCH_VALUES // n),
+            vectorized=vectorized,
+            paired=True,
+            confidence_level=confidence,
+            method="percentile",
+            random_state=np.random.default_rng(seed),
+        )
+    draws = np.asarray(result.bootstrap_distribution, dtype=float)
+    missing = np.isnan(draws)
+    if not missing.any():
+        return float(result.confidence_interval.low), float(result.confidence_interval.high)
+    if missing.all() or not skip_nan:
+        return math.nan, math.nan
+    tail = (1.0 - confidence) / 2.0  # scipy's percentiles, of the resamples kept
+    low, high = np.quantile(draws[~missing], [tail, 1.0 - tail])
+    return float(low), float(high)
+
+
 def paired_bootstrap_beats_random(
     run_correct: ArrayLike,
     run_cost: ArrayLike,
@@ -207,10 +309,7 @@ def paired_bootstrap_beats_random(
     weak_correct: ArrayLike,
     strong_cost: ArrayLike,
     weak_cost: ArrayLike,
-    *,
-    confidence: float = 0.95,
-    resamples: int = 2000,
-    seed: int = 0,
+    **bootstrap: Unpack[Bootstrap],
 ) -> BeatsRandom:
     """The run's accuracy minus the random mix's at the same cost per problem, with a paired
     bootstrap percentile interval.
@@ -219,8 +318,8 @@ def paired_bootstrap_beats_random(
     (c_strong - c_weak) and its accuracy p * strong + (1 - p) * weak. Each resample draws n
     problems with replacement, keeping every problem's six values together, and recomputes p
     (clipped to [0, 1]) and the difference; the interval is the resampled differences'
-    (1 - confidence) / 2 and (1 + confidence) / 2 quantiles. Seeded: the same inputs give the
-    same interval.
+    (1 - confidence) / 2 and (1 + confidence) / 2 percentiles (``paired_percentile_bootstrap``,
+    from scipy). Seeded: the same inputs give the same interval.
 
     Args:
         run_correct: Per-problem correctness of the run (bool or a value in [0, 1]).
@@ -229,9 +328,7 @@ def paired_bootstrap_beats_random(
         weak_correct: The weak model's correctness alone on the same problems.
         strong_cost: The strong model's cost per problem alone: one per problem or one number.
         weak_cost: The weak model's cost per problem alone, likewise.
-        confidence: The interval's coverage, in (0, 1).
-        resamples: How many bootstrap resamples.
-        seed: Seed of the resampling's ``numpy.random.default_rng``.
+        bootstrap: ``confidence``, ``resamples``, ``seed`` (see ``Bootstrap``).
 
     Returns:
         ``BeatsRandom(difference, low, high, share)``; all NaN when the comparison does not
@@ -240,21 +337,14 @@ def paired_bootstrap_beats_random(
     per_problem = _per_problem(
         run_correct, run_cost, strong_correct, weak_correct, strong_cost, weak_cost
     )
-    if not 0.0 < confidence < 1.0:
-        raise DelegateError(f"confidence must be in (0, 1), got {confidence}")
-    if resamples < 1:
-        raise DelegateError(f"resamples must be at least 1, got {resamples}")
+    bootstrap_settings(bootstrap)  # refused whether or not the comparison applies
     means = per_problem.mean(axis=1)
     run_usd, strong_usd, weak_usd = means[1], means[4], means[5]
     if not weak_usd <= run_usd <= strong_usd or strong_usd <= weak_usd:
         return _NOT_APPLICABLE
     difference, share = _against_mix(means[np.newaxis, :])
-    resampled = _resampled_differences(per_problem, resamples, seed)
-    if np.isnan(resampled).any():
-        low = high = math.nan
-    else:
-        low, high = np.quantile(resampled, [(1 - confidence) / 2, (1 + confidence) / 2])
-    return BeatsRandom(float(difference[0]), float(low), float(high), float(share[0]))
+    low, high = paired_percentile_bootstrap(tuple(per_problem), _difference, **bootstrap)
+    return BeatsRandom(float(difference[0]), low, high, float(share[0]))
 
 
 def _per_problem(*columns: ArrayLike) -> np.ndarray:
@@ -268,17 +358,3 @@ def _per_problem(*columns: ArrayLike) -> np.ndarray:
             for name, column in zip(_COLUMNS, columns, strict=True)
         ]
     )
-
-
-def _resampled_differences(per_problem: np.ndarray, resamples: int, seed: int) -> np.ndarray:
-    """The run-minus-mix difference of each bootstrap resample of the problems, in batches."""
-    n = per_problem.shape[1]
-    rng = np.random.default_rng(seed)
-    batch = max(1, _BATCH_VALUES // n)
-    resampled = np.empty(resamples)
-    for start in range(0, resamples, batch):
-        rows = min(batch, resamples - start)
-        picks = rng.integers(0, n, size=(rows, n))
-        sample_means = np.stack([row[picks].mean(axis=1) for row in per_problem], axis=1)
-        resampled[start : start + rows] = _against_mix(sample_means)[0]
-    return resampled

@@ -22,12 +22,13 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from delegate.compare.analysis.arrays import outcomes
+from delegate.compare.analysis.arrays import outcomes, values
+from delegate.compare.analysis.baselines import Bootstrap, paired_percentile_bootstrap
 from delegate.errors import DelegateError
 
 Embed = Callable[[Sequence[str]], ArrayLike]
@@ -213,31 +214,31 @@ def apgr_against_random(
     scores: ArrayLike,
     strong_correct: ArrayLike,
     weak_correct: ArrayLike,
-    *,
-    confidence: float = 0.95,
-    resamples: int = 2000,
-    seed: int = 0,
+    **bootstrap: Unpack[Bootstrap],
 ) -> tuple[float, float, float]:
     """APGR minus the random mix's (0.5 on every sample of problems), with a paired bootstrap
-    percentile interval: each resample draws problems with replacement, keeping each one's
-    score and both outcomes together. Resamples without a gap between the models are skipped.
-    Returns (difference, low, high); low and high are NaN when no resample has a gap."""
-    score = np.asarray(scores, dtype=float)
+    percentile interval (``baselines.paired_percentile_bootstrap``, from scipy): each resample
+    draws problems with replacement, keeping each one's score and both outcomes together.
+    Resamples without a gap between the models are skipped. ``bootstrap``: ``confidence``,
+    ``resamples``, ``seed`` (see ``baselines.Bootstrap``). Returns (difference, low, high);
+    low and high are NaN when no resample has a gap."""
+    score = values("scores", scores)
     n = len(score)
     strong = outcomes("strong_correct", strong_correct, n)
     weak = outcomes("weak_correct", weak_correct, n)
     difference = float(apgr_of(score, strong, weak) - 0.5)
-    rng = np.random.default_rng(seed)
-    draws = []
-    for _ in range(resamples):
-        i = rng.integers(0, n, n)
-        draws.append(apgr_of(score[i], strong[i], weak[i]) - 0.5)
-    kept = np.array([d for d in draws if not math.isnan(d)])
-    if kept.size == 0:
-        return difference, math.nan, math.nan
-    tail = (1.0 - confidence) / 2.0
-    low, high = np.quantile(kept, [tail, 1.0 - tail])
-    return difference, float(low), float(high)
+    low, high = paired_percentile_bootstrap(
+        (score, strong, weak),
+        _apgr_minus_half,
+        vectorized=False,  # one curve per resample: apgr_of sorts each
+        skip_nan=True,
+        **bootstrap,
+    )
+    return difference, low, high
+
+
+def _apgr_minus_half(scores: np.ndarray, strong: np.ndarray, weak: np.ndarray) -> float:
+    return apgr_of(scores, strong, weak) - 0.5
 
 
 def threshold_for_share(scores: ArrayLike, share: float) -> float:
