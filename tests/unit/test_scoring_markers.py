@@ -1,16 +1,20 @@
 """Where each answer comes from: the box, each answer marker, a JSON answer field, and each
 fallback, labelled by ``extracted_by``; numbers as models write them; markers from the prompt set;
-and extraction that stays linear on adversarial answers of 1 MB."""
+and adversarial answers of 1 MB graded end to end (through the grading pool) in under a second."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from collections.abc import Iterator
 
 import pytest
 
 from delegate.scoring import DEFAULT_MARKERS, grade
+from delegate.scoring.latex import MAX_ANSWER_CHARS
 from delegate.scoring.markers import check_markers
+from delegate.scoring.pool import GradingPool
 
 # (text, answer type, gold, extracted, extracted_by, correct)
 MARKER_CASES = [
@@ -189,16 +193,32 @@ ADVERSARIAL = {
 }
 
 
+@pytest.fixture(scope="module")
+def warm_pool() -> Iterator[GradingPool]:
+    with GradingPool(workers=1) as pool:  # the default time limit: the check must not reach it
+        asyncio.run(pool.grade(r"\\boxed{1}", "1", "latex"))  # the worker's start is not timed
+        yield pool
+
+
 @pytest.mark.parametrize("kind", ["number", "latex"])
 @pytest.mark.parametrize("name", sorted(ADVERSARIAL))
-def test_a_1mb_adversarial_answer_is_read_in_well_under_a_second(name: str, kind: str) -> None:
+def test_a_1mb_adversarial_answer_is_graded_in_well_under_a_second(
+    name: str, kind: str, warm_pool: GradingPool
+) -> None:
+    # end to end as a run grades: through the grading pool (latex: in its worker process)
     text = ADVERSARIAL[name]
     assert len(text) >= 1_000_000
     started = time.perf_counter()
-    got = grade(text, "2", kind) if kind == "number" else None
-    if kind == "latex":  # the reading only: the symbolic check is the pool's, under its limit
-        from delegate.scoring.latex import extract, extract_strict
-
-        extract(text, DEFAULT_MARKERS), extract_strict(text)
+    got = asyncio.run(warm_pool.grade(text, "2", kind))
     assert time.perf_counter() - started < 1.0
-    assert got is None or not got.correct
+    assert not got.correct
+    if kind == "latex" and got.extracted and len(got.extracted) > MAX_ANSWER_CHARS:
+        assert got.error and "math-verify not run" in got.error
+
+
+def test_an_answer_over_the_length_cap_is_not_equivalent_and_says_why() -> None:
+    long_one = "1+" * MAX_ANSWER_CHARS + "1"
+    got = grade(f"\\boxed{{{long_one}}}", str(MAX_ANSWER_CHARS + 1), "latex")
+    assert got.extracted == long_one and not got.correct and not got.correct_strict
+    assert got.error and f"{len(long_one):,} characters" in got.error
+    assert grade("\\boxed{" + "1" * MAX_ANSWER_CHARS + "}", "1" * MAX_ANSWER_CHARS, "latex").correct

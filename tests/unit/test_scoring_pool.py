@@ -10,12 +10,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from pathlib import Path
 
 import pytest
 
-from delegate.scoring import Grade, grade
+from delegate.scoring import Grade, grade, grader
+from delegate.scoring.code import make_gold
 from delegate.scoring.pool import GradingPool, PoolClosed, close_shared_pool, shared_pool
 
 # sympy works on 10^(10^10) inside one C call: math-verify's own timers cannot stop it in time.
@@ -98,13 +99,61 @@ def test_comparing_two_answers(pool: GradingPool) -> None:
     assert asyncio.run(compare()) == [True, False, True, False]
 
 
-def test_numbers_are_graded_in_the_caller_without_a_process() -> None:
+def test_numbers_are_graded_in_a_thread_without_a_process() -> None:
     with GradingPool(workers=1) as lazy:
         got = asyncio.run(lazy.grade(r"\boxed{3.2 \times 10^{6}}", "3200000"))
         assert got.correct and got.extracted_by == "boxed"
         assert asyncio.run(lazy.same("0.5", "1/2"))  # extracted answers, already normalised
         time.sleep(0.5)
         assert lazy.spawned() == 1  # started with the pool, never asked for a number
+
+
+async def ticking_while(check: Awaitable[Grade]) -> tuple[Grade, int, float]:
+    """``check``'s grade, how many 5 ms ticks the event loop served meanwhile, and the longest
+    wait between two ticks (how long the loop was stalled)."""
+    ticks, longest, last = 0, 0.0, time.perf_counter()
+
+    async def tick() -> None:
+        nonlocal ticks, longest, last
+        while True:
+            await asyncio.sleep(0.005)
+            now = time.perf_counter()
+            ticks, longest, last = ticks + 1, max(longest, now - last), now
+
+    ticker = asyncio.create_task(tick())
+    await asyncio.sleep(0)
+    got = await check
+    ticker.cancel()
+    return got, ticks, longest
+
+
+def test_a_1mb_number_answer_never_stalls_the_event_loop() -> None:
+    text = "1" * 1_000_000  # a quarter to a half second of reading, mostly in regex calls
+    with GradingPool(workers=1) as pool:
+        asyncio.run(pool.grade(r"\boxed{1}", "1", "latex"))  # the worker's start is not timed
+        got, ticks, longest = asyncio.run(ticking_while(pool.grade(text, "2")))
+        short, _, _ = asyncio.run(ticking_while(pool.grade(r"so \boxed{2}", "2")))
+    assert not got.correct and got.extracted_by == "last_number"
+    # measured: in a worker 39 ticks, 12 ms at most; in a thread 7 ticks, 84 ms; on the loop none
+    assert ticks >= 20 and longest < 0.08
+    assert short.correct
+
+
+def test_a_code_answer_runs_in_the_sandbox_never_on_the_loop() -> None:
+    gold = make_gold("assert f() == 1\n", None, "", "")
+    reply = "```python\nimport time\ndef f():\n    time.sleep(0.3)\n    return 1\n```"
+    with GradingPool(workers=1) as lazy:
+        got, ticks, _ = asyncio.run(ticking_while(lazy.grade(reply, gold, "code")))
+        assert lazy.spawned() == 1  # no worker process was asked
+    assert got.correct and got.execution is not None and got.execution.outcome == "passed"
+    assert ticks >= 20  # 0.3 s asleep in the program while the loop ticked
+
+    async def on_the_loop() -> bool:
+        return grader("code").matches("def f():\n    return 1\n", gold, 0.0)
+
+    with pytest.raises(RuntimeError, match="never on the event loop"):
+        asyncio.run(on_the_loop())
+    assert grader("code").matches("def f():\n    return 1\n", gold, 0.0)  # off a loop: runs
 
 
 def test_close_ends_every_worker_and_a_closed_pool_refuses_work() -> None:

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from delegate.scoring import code, latex, number
 from delegate.scoring.boxed import last_boxed
 from delegate.scoring.grade import EXTRACTED_BY, GRADERS, Grade, Grader
-from delegate.scoring.latex import GradingTimeout
+from delegate.scoring.latex import NotChecked
 from delegate.scoring.markers import DEFAULT_MARKERS
 
 # The default type first, then the others by name.
@@ -80,7 +80,7 @@ def answers_match(
     cut off by its time limit counts as not equal."""
     try:
         return grader(answer_type).matches(extracted, gold, rel_tol)
-    except GradingTimeout:
+    except NotChecked:
         return False
 
 
@@ -102,7 +102,7 @@ def grade(
         correct = kind.matches(found.answer, gold, rel_tol)
         same = strict == found.answer
         correct_strict = correct if same else kind.matches(strict, gold, rel_tol)
-    except GradingTimeout as e:
+    except NotChecked as e:
         return Grade(found.answer, strict, False, False, found.by, str(e))
     return Grade(found.answer, strict, correct, correct_strict, found.by)
 

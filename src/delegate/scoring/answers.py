@@ -1,9 +1,8 @@
 """Grading a run's final answers off the event loop, each by its problem's grader.
 
-Symbolic and numeric answers go to the grading pool (``pool.py``: worker processes under a time
-limit, so no check can stall the run or outlive its limit); a code answer is run against its
-hidden tests in the sandbox (``code.py``, ``delegate.execution``), and its execution is kept on
-the grade for the record.
+Everything goes through the grading pool (``pool.py``): symbolic checks in its worker processes
+under a time limit, number checks in a thread, and a code answer run against its hidden tests in
+the sandbox (``code.py``, ``delegate.execution``), its execution kept on the grade for the record.
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from delegate.scoring.code import grade_answer_async
 from delegate.scoring.grade import Grade
 from delegate.scoring.pool import shared_pool
 
@@ -26,8 +24,6 @@ class Gradable(Protocol):
 
 
 async def grade_answer(text: str, problem: Gradable, markers: Sequence[str] | None) -> Grade:
-    """``text`` graded against ``problem``'s gold with its own grader."""
-    if problem.answer_type == "code":
-        return await grade_answer_async(text, problem.gold)
+    """``text`` graded against ``problem``'s gold with its own grader, never on the loop."""
     pool = shared_pool()
     return await pool.grade(text, problem.gold, problem.answer_type, problem.rel_tol, markers)

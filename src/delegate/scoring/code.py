@@ -13,6 +13,7 @@ run goes through ``delegate.execution``; nothing here executes model code itself
 from __future__ import annotations
 
 import ast
+import asyncio
 import json
 import re
 from collections.abc import Sequence
@@ -177,11 +178,13 @@ def _extraction(text: str) -> Extraction:
 
 class CodeGrader:
     """``code`` in the grader registry. Reading a program is cheap; checking it runs the tests
-    in the sandbox (a subprocess, so it holds no lock): the run grades code answers with
-    ``grade_answer_async``, which records the execution, and ``matches`` serves the rest."""
+    in the sandbox, a blocking subprocess: ``slow``, and the grading pool routes code answers to
+    ``grade_answer_async`` (the sandbox's threads; the execution kept on the grade), so none runs
+    on the event loop. ``matches`` blocks; called on a thread that runs an event loop it refuses
+    (RuntimeError) rather than stall the loop."""
 
     name = "code"
-    slow = False
+    slow = True
 
     def extract(self, text: str, markers: Sequence[str]) -> Extraction:
         return _extraction(text)
@@ -192,11 +195,27 @@ class CodeGrader:
         return found.answer if found.by == "fence" else None
 
     def matches(self, extracted: str | None, gold: str, rel_tol: float) -> bool:
+        """Whether the program passes ``gold``'s hidden tests; against another answer (not a
+        code gold: a program), whether it is the same program."""
         if extracted is None:
             return False
+        if not gold.lstrip().startswith("{"):
+            return extracted.strip() == gold.strip()
+        _not_on_a_loop()
         g = parse_gold(gold)
         program, tests, prelude = _program(extracted, g.tests, g.entry_point, g.prelude)
         return run_tests(program, tests, prelude).passed
+
+
+def _not_on_a_loop() -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise RuntimeError(
+        "a code check blocks on a subprocess: never on the event loop "
+        "(use GradingPool.grade or grade_answer_async)"
+    )
 
 
 GRADERS.register("code")(CodeGrader())

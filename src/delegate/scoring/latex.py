@@ -7,7 +7,10 @@ the last inline math, then the last number. Strict reading: a box only.
 Equivalence is decided by Hugging Face's ``math-verify`` on the extracted text and the gold
 answer (``\\frac{14}{3}`` = ``14/3``, ``3\\sqrt{13}`` = ``\\sqrt{117}``, ``6+9i`` = ``9i+6``,
 ``90^\\circ`` = ``90``; ``(-2,7)`` != ``[-2,7]``). Percent signs are dropped on both sides first,
-as the number grader does.
+as the number grader does. An answer (or gold) longer than ``MAX_ANSWER_CHARS`` (1,000 characters;
+MATH-500's longest gold is far shorter) is not equivalent without calling math-verify, whose
+parse of a long text can run to the time limit: the check raises :class:`AnswerTooLong`, and the
+grade records why (``Grade.error``).
 
 math-verify bounds its work with ``SIGALRM`` timers, which only the main thread may set: on the
 main thread (the grading pool's workers, a script) its own timeouts apply, and one that fires is
@@ -34,6 +37,7 @@ from delegate.scoring.markers import DEFAULT_MARKERS, answer_phrase, marked_span
 log = logging.getLogger(__name__)
 
 TIMEOUT_S = 5  # per parse and per comparison, as math-verify's own default
+MAX_ANSWER_CHARS = 1_000  # longer answers are not equivalent, and math-verify is not called
 # The last-number fallback also reads a bare LaTeX fraction of numbers ("-\frac{10}{9}").
 _NUMBER_RE = re.compile(
     r"-?\\[dtc]?frac\{\s*\d+\s*\}\{\s*\d+\s*\}|-?\d[\d,]*(?:\.\d+)?(?:\s*/\s*\d+)?"
@@ -43,8 +47,16 @@ _STATED_RE = re.compile(r"\s(?:is|equals)\s+(?=\S)")
 _PERCENT_RE = re.compile(r"\\?%")
 
 
-class GradingTimeout(Exception):
-    """A check ran past its time limit; it counts as wrong, with this as its reason."""
+class NotChecked(Exception):
+    """A check that did not run to its end: it counts as wrong, with this as its reason."""
+
+
+class GradingTimeout(NotChecked):
+    """A check ran past its time limit."""
+
+
+class AnswerTooLong(NotChecked):
+    """An answer (or gold) over ``MAX_ANSWER_CHARS``: not equivalent, not given to math-verify."""
 
 
 class _TimeoutNotices(logging.Filter):
@@ -124,15 +136,22 @@ def answers_match(extracted: str | None, gold: str) -> bool:
     off by its time limit counts as not equivalent."""
     try:
         return check(extracted, gold)
-    except GradingTimeout as e:
+    except NotChecked as e:
         log.warning("%s", e)
         return False
 
 
 def check(extracted: str | None, gold: str) -> bool:
-    """``answers_match``, raising GradingTimeout when the check was cut off."""
+    """``answers_match``, raising GradingTimeout when the check was cut off and AnswerTooLong
+    (at once) when either side is over ``MAX_ANSWER_CHARS``."""
     if extracted is None or not extracted.strip():
         return False
+    longest = max(len(extracted), len(gold))
+    if longest > MAX_ANSWER_CHARS:
+        raise AnswerTooLong(
+            f"an answer of {longest:,} characters is over the {MAX_ANSWER_CHARS:,} compared: "
+            "not equivalent (math-verify not run)"
+        )
     if threading.current_thread() is threading.main_thread():
         return _equivalent(gold, extracted, TIMEOUT_S)
     return _equivalent_in_daemon(gold, extracted)

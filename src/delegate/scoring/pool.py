@@ -5,7 +5,12 @@ holds the interpreter lock inside one C call, so neither a thread nor math-verif
 can stop it. Each check therefore runs in a worker process (``worker.py``) under a time limit; a
 check that passes it has its process killed and replaced, and counts as wrong with the reason in
 ``Grade.error``. Cheap checks (``number``: exact arithmetic on text already read in linear time)
-run in the caller: a round trip to a process would cost more than the check.
+run in a thread (``asyncio.to_thread``): a round trip to a process would cost more than the
+check. A text over ``THREAD_CHARS`` goes to a worker too, whatever its type: reading 1 MB takes
+a few tenths of a second inside regular-expression calls that hold the interpreter lock, which
+would stall the event loop from a thread as surely as on it. A code answer is run against its
+tests in the sandbox (``code.grade_answer_async``, on the sandbox's own threads; its execution
+kept on the grade), never in a worker and never on the loop.
 
 The async methods wait in a thread of the pool's own, so the event loop goes on serving other
 problems meanwhile; a caller cancelled while its check runs leaves that thread to finish the job
@@ -41,6 +46,7 @@ from typing import Any
 
 from delegate.scoring import grade as grade_inline
 from delegate.scoring import grader
+from delegate.scoring.code import grade_answer_async
 from delegate.scoring.grade import Grade
 from delegate.scoring.markers import DEFAULT_MARKERS
 
@@ -48,6 +54,7 @@ log = logging.getLogger(__name__)
 
 TIME_LIMIT_S = 10.0  # per answer: both its readings' checks, or one comparison of two answers
 START_LIMIT_S = 60.0  # for a new worker to import math-verify and report ready
+THREAD_CHARS = 20_000  # a cheap check of a longer text runs in a worker process, not a thread
 
 
 # The directory that holds the ``delegate`` package, for the worker's import path.
@@ -169,9 +176,11 @@ class GradingPool:
         rel_tol: float = 0.0,
         markers: Sequence[str] | None = None,
     ) -> Grade:
-        """``delegate.scoring.grade`` bounded by the time limit, without blocking the loop."""
-        if not grader(answer_type).slow:
-            return grade_inline(text, gold, answer_type, rel_tol, markers)
+        """``delegate.scoring.grade`` bounded by the time limit, never on the event loop."""
+        if answer_type == "code":
+            return await grade_answer_async(text, gold)
+        if not grader(answer_type).slow and len(text or "") <= THREAD_CHARS:
+            return await asyncio.to_thread(grade_inline, text, gold, answer_type, rel_tol, markers)
         job = ("grade", text, gold, answer_type, rel_tol, markers)
         answer, error = await self._submit(job)
         if error is None and isinstance(answer, Grade):
@@ -184,8 +193,8 @@ class GradingPool:
         kind = grader(answer_type)
         if a == b:
             return True
-        if not kind.slow:
-            return kind.matches(a, b, rel_tol)
+        if not kind.slow or answer_type == "code":
+            return await asyncio.to_thread(kind.matches, a, b, rel_tol)
         answer, error = await self._submit(("same", a, b, answer_type, rel_tol))
         if error is not None or not isinstance(answer, bool):
             log.warning("comparing %r with %r counts as different: %s", a[:80], b[:80], error)
