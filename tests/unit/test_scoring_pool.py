@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from delegate.scoring import Grade, grade, grader
+from delegate.scoring import Grade, answers_match, grade, grader
 from delegate.scoring.code import make_gold
+from delegate.scoring.grade import NotChecked
 from delegate.scoring.pool import GradingPool, PoolClosed, close_shared_pool, shared_pool
 
 # sympy works on 10^(10^10) inside one C call: math-verify's own timers cannot stop it in time.
@@ -148,11 +149,14 @@ def test_a_code_answer_runs_in_the_sandbox_never_on_the_loop() -> None:
     assert got.correct and got.execution is not None and got.execution.outcome == "passed"
     assert ticks >= 20  # 0.3 s asleep in the program while the loop ticked
 
-    async def on_the_loop() -> bool:
-        return grader("code").matches("def f():\n    return 1\n", gold, 0.0)
+    async def on_the_loop() -> tuple[bool, Grade]:
+        with pytest.raises(NotChecked, match="on the event loop: not run"):
+            grader("code").matches("def f():\n    return 1\n", gold, 0.0)
+        inline = grade("```python\ndef f():\n    return 1\n```", gold, "code")
+        return answers_match("def f():\n    return 1\n", gold, "code"), inline
 
-    with pytest.raises(RuntimeError, match="never on the event loop"):
-        asyncio.run(on_the_loop())
+    matched, inline = asyncio.run(on_the_loop())
+    assert not matched and not inline.correct and "not run" in (inline.error or "")
     assert grader("code").matches("def f():\n    return 1\n", gold, 0.0)  # off a loop: runs
 
 

@@ -26,8 +26,7 @@ from collections.abc import Sequence
 
 from delegate.scoring import code, latex, number
 from delegate.scoring.boxed import last_boxed
-from delegate.scoring.grade import EXTRACTED_BY, GRADERS, Grade, Grader
-from delegate.scoring.latex import NotChecked
+from delegate.scoring.grade import EXTRACTED_BY, GRADERS, Grade, Grader, NotChecked
 from delegate.scoring.markers import DEFAULT_MARKERS
 
 # The default type first, then the others by name.

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from delegate.execution import ExecutionResult, Sandbox, run_tests, run_tests_async
-from delegate.scoring.grade import GRADERS, Extraction, Grade
+from delegate.scoring.grade import GRADERS, Extraction, Grade, NotChecked
 
 _FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+-]*)[^\n]*\n(.*?)^[ \t]*```", re.M | re.S)
 _OPEN = re.compile(r"^[ \t]*```[ \t]*(python3?|py)?[ \t]*\n", re.M | re.I)
@@ -180,8 +180,9 @@ class CodeGrader:
     """``code`` in the grader registry. Reading a program is cheap; checking it runs the tests
     in the sandbox, a blocking subprocess: ``slow``, and the grading pool routes code answers to
     ``grade_answer_async`` (the sandbox's threads; the execution kept on the grade), so none runs
-    on the event loop. ``matches`` blocks; called on a thread that runs an event loop it refuses
-    (RuntimeError) rather than stall the loop."""
+    on the event loop. ``matches`` blocks; asked on a thread that runs an event loop, it does
+    not run the program (``NotChecked``: counted as not passing, with the reason) rather than
+    stall the loop."""
 
     name = "code"
     slow = True
@@ -212,8 +213,8 @@ def _not_on_a_loop() -> None:
         asyncio.get_running_loop()
     except RuntimeError:
         return
-    raise RuntimeError(
-        "a code check blocks on a subprocess: never on the event loop "
+    raise NotChecked(
+        "a code check blocks on a subprocess and was asked for on the event loop: not run "
         "(use GradingPool.grade or grade_answer_async)"
     )
 

@@ -33,6 +33,12 @@ EXTRACTED_BY: tuple[ExtractedBy, ...] = (
 )
 
 
+class NotChecked(Exception):
+    """A check that did not run to its end (cut off at its time limit, an answer too long to
+    compare, a blocking check asked for on the event loop): it counts as wrong, with this as
+    its reason."""
+
+
 @dataclass(frozen=True)
 class Extraction:
     """An answer read out of a text, and the rule that found it (``none``: no answer)."""

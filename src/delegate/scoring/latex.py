@@ -30,7 +30,7 @@ from functools import lru_cache
 from typing import Any
 
 from delegate.scoring.boxed import last_boxed, unboxed
-from delegate.scoring.grade import GRADERS, Extraction
+from delegate.scoring.grade import GRADERS, Extraction, NotChecked
 from delegate.scoring.inline_math import last_inline_math, without_delimiters
 from delegate.scoring.markers import DEFAULT_MARKERS, answer_phrase, marked_spans
 
@@ -45,10 +45,6 @@ _NUMBER_RE = re.compile(
 # "The volume of $V$ is 120" after a marker states 120.
 _STATED_RE = re.compile(r"\s(?:is|equals)\s+(?=\S)")
 _PERCENT_RE = re.compile(r"\\?%")
-
-
-class NotChecked(Exception):
-    """A check that did not run to its end: it counts as wrong, with this as its reason."""
 
 
 class GradingTimeout(NotChecked):
