@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
+from delegate.accounting import Price
 from delegate.config.fields import read
-from delegate.data import Problem
+from delegate.data import Problem, load_problems
 from delegate.models import tool_format
 from delegate.models.text_tools import TextToolModel
 from delegate.prompts import PromptSet
@@ -214,3 +215,54 @@ def test_bad_settings_fail_at_build_time(option: str, value: object) -> None:
 
     with pytest.raises(ConfigError, match=option):
         make(ScriptedModel(), ScriptedModel(), **{option: value})
+
+
+def test_on_a_humaneval_problem_the_small_models_program_comes_back_and_passes() -> None:
+    # router.tool_result=boxed (the default) reads the small model's answer as the problem's
+    # grader does: for code, the program, not a \boxed{} answer the code prompt never asks for
+    from importlib import resources
+
+    from delegate.records import make_record
+    from delegate.scoring.answers import grade_answer
+
+    code_prompts = PromptSet.from_config(
+        yaml.safe_load((Path(__file__).parents[2] / "conf/prompt/code.yaml").read_text())
+    )
+    problem = load_problems({"name": "humaneval"})[0]  # has_close_elements
+    row = json.loads(
+        resources.files("delegate.data").joinpath("humaneval/test.jsonl").open().readline()
+    )
+    program = row["prompt"] + row["canonical_solution"]
+    slm_reply = f"Here it is:\n```python\n{program}\n```\nIt compares every pair."
+    final = f"The small model's code is right.\n```python\n{program}\n```"
+    ask = code_prompts.tool_name
+    llm = ScriptedModel(reply("", (ask, args("Write has_close_elements(numbers, threshold)."))))
+    llm.script.append(reply(final))
+    slm = ScriptedModel(reply(slm_reply))
+    settings = read(RouterSettings, SETTINGS, "router")
+    router = STRATEGIES.get("router").build(ScriptedProvider(llm, slm), code_prompts, settings)
+    trace = Trace()
+    text = asyncio.run(router.solve(problem, trace))
+
+    [record] = trace.tool_calls
+    assert record.error is None and record.answer == program.strip("\n")
+    assert llm.calls[1]["messages"][-1]["content"] == program.strip("\n")  # the tool result
+    grade = asyncio.run(grade_answer(text, problem, None))
+    assert grade.correct and grade.execution is not None and grade.execution.outcome == "passed"
+    row_record = make_record(problem, text, trace, 1.0, Price(), Price(), None, grade, "router")
+    assert row_record.correct and row_record.attribution == "right"
+
+
+def test_a_code_reply_without_a_program_is_a_tool_error() -> None:
+    code_prompts = PromptSet.from_config(
+        yaml.safe_load((Path(__file__).parents[2] / "conf/prompt/code.yaml").read_text())
+    )
+    problem = load_problems({"name": "humaneval"})[0]
+    llm = ScriptedModel(reply("", (code_prompts.tool_name, args("Write it."))), reply("```x```"))
+    slm = ScriptedModel(reply("I cannot write that function, sorry."))
+    settings = read(RouterSettings, SETTINGS, "router")
+    router = STRATEGIES.get("router").build(ScriptedProvider(llm, slm), code_prompts, settings)
+    trace = Trace()
+    asyncio.run(router.solve(problem, trace))
+    [record] = trace.tool_calls
+    assert record.answer is None and record.error == "no program in the small model's reply"

@@ -33,7 +33,7 @@ from delegate.strategies.base import (
 )
 from delegate.tools import TOOLS, Tool, ToolContext
 from delegate.tools.base import failed
-from delegate.tools.small_model import ToolError
+from delegate.tools.small_model import ANSWER_TYPE, ToolError
 
 __all__ = ["RouterSettings", "RouterStrategy", "ToolError"]
 
@@ -48,7 +48,8 @@ class RouterSettings:
     max_tool_calls: int = field(metadata=bounds(0))
     # auto: the large model decides | required: must call a tool on turn 1
     tool_choice: Literal["auto", "required"] = "auto"
-    # boxed: the small model's \boxed{} answer only | full: its whole reply
+    # boxed: the small model's answer as the problem's grader reads it (its \boxed{} answer; a
+    # code problem's program) | full: its whole reply
     tool_result: Literal["boxed", "full"] = "boxed"
     # report: tell the large model and go on | fail: the problem fails
     on_tool_error: Literal["report", "fail"] = "report"
@@ -96,6 +97,7 @@ class RouterStrategy:
         return "required"
 
     async def solve(self, problem: Problem, trace: Trace) -> str:
+        ANSWER_TYPE.set(problem.answer_type)  # how the small model's answers are read
         cap = self.cap
         messages = self.prompts.messages(self.system, self.prompts.user, problem.question)
         calls_made, turn = 0, 0

@@ -1,17 +1,22 @@
 """``small_model``: the large model sends a self-contained question to the small model.
 
 The tool's name, descriptions and the small model's brief come from the prompt set (``tool_*``);
-what goes back is set by ``router.tool_result`` (the ``\\boxed{}`` answer or the whole reply), and
-a failing small model is reported back or fails the problem as ``router.on_tool_error`` says.
+what goes back is set by ``router.tool_result``: the whole reply (``full``), or (``boxed``) the
+answer as the problem's grader reads it: its ``\\boxed{}`` answer, or for a code problem its
+program (the last fenced python block, else the whole reply when it is code). The router says
+which problem it solves (``ANSWER_TYPE``). A failing small model is reported back or fails the
+problem as ``router.on_tool_error`` says.
 """
 
 from __future__ import annotations
 
 import time
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from delegate.errors import DelegateError
 from delegate.scoring import last_boxed
+from delegate.scoring.code import extract_code
 from delegate.tools.base import (
     BadArguments,
     ToolCallRecord,
@@ -26,6 +31,19 @@ if TYPE_CHECKING:
     from delegate.strategies.base import Trace
 
 KIND = "small_model"
+# The answer type of the problem being solved, set by the router for each problem: how a reply is
+# read under ``router.tool_result=boxed``.
+ANSWER_TYPE: ContextVar[str] = ContextVar("delegate_small_model_answer_type", default="number")
+
+
+def read_answer(text: str, answer_type: str) -> tuple[str | None, str | None]:
+    """The small model's answer as ``answer_type``'s grader reads it, and the error when it gave
+    none: a code problem's program, else the last ``\\boxed{}``."""
+    if answer_type == "code":
+        program = extract_code(text)
+        return program, None if program is not None else "no program in the small model's reply"
+    boxed = last_boxed(text)
+    return boxed, None if boxed is not None else "no \\boxed{} answer in the small model's reply"
 
 
 class ToolError(DelegateError):
@@ -70,9 +88,7 @@ class SmallModelTool:
         answer: str | None = completion.text
         error: str | None = None
         if self.tool_result == "boxed":
-            answer = last_boxed(completion.text)
-            if answer is None:
-                error = "no \\boxed{} answer in the small model's reply"
+            answer, error = read_answer(completion.text, ANSWER_TYPE.get())
         result = answer if answer is not None else "The small model gave no final answer."
         latency = time.perf_counter() - start
         record = ToolCallRecord.of(
