@@ -22,6 +22,7 @@ def test_groups_offer_the_documented_options() -> None:
     assert options("strategy") == ["cascade", "learned_router", "llm", "router", "slm"]
     assert {"gpt-4o", "gpt-4o-mini", "local"} <= set(options("llm"))
     assert {"qwen2.5-math-1.5b", "smollm2-135m", "vllm"} <= set(options("slm"))
+    assert {"qwen2.5-coder-1.5b", "qwen2.5-coder-1.5b-vllm"} <= set(options("slm"))
     assert options("dataset") == DATASET_OPTIONS
     assert {"cot", "reference", "eager", "frugal"} <= set(options("prompt"))
     assert {"offline", "paper"} <= set(options("experiment"))
@@ -44,6 +45,14 @@ def test_defaults() -> None:
         "revision": cfg["dataset"]["revision"],
     }
     assert cfg["seed"] == 123 and cfg["tracking"]["uri"].endswith("/mlruns/mlflow.db")
+
+
+def test_the_code_model_behind_vllm_is_the_vllm_preset_with_the_coder() -> None:
+    coder = resolved("slm=qwen2.5-coder-1.5b-vllm")["slm"]
+    vllm = resolved("slm=vllm")["slm"]
+    assert coder["model"] == "Qwen/Qwen2.5-Coder-1.5B-Instruct"
+    assert coder == {**vllm, "model": "Qwen/Qwen2.5-Coder-1.5B-Instruct"}
+    assert coder["base_url"] == "http://127.0.0.1:8000/v1" and coder["api_key_env"] is None
 
 
 @pytest.mark.parametrize("group", ["llm", "slm"])
