@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import importlib
 import os
 import select
 import socket
@@ -376,3 +377,28 @@ def test_the_missing_protections_are_named() -> None:
     assert set(found.missing).isdisjoint(found.got)
     if os.geteuid() == 0 and found.plan.name == "namespaces":
         assert found.missing == ()
+
+
+def test_a_missing_protection_is_logged_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # the package's ``protections`` is the function; the module is imported by its path
+    module = importlib.import_module("delegate.execution.protections")
+    plain = [p for p in candidate_plans() if p.name == "plain"]
+    monkeypatch.setattr(module, "candidate_plans", lambda: plain)
+    monkeypatch.setattr(module.cgroups, "find_layout", lambda: None)
+    module.detect.cache_clear()
+    try:
+        with caplog.at_level("INFO", logger="delegate.execution.protections"):
+            first = protections()
+            assert FAST.run("x = 1\n", "assert x == 1\n").outcome == "passed"
+            assert protections() is first
+        warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+        assert len(warnings) == 1 and "(plain) runs model-written programs WITHOUT" in (
+            warnings[0].getMessage()
+        )
+        assert first.plan.name == "plain" and first.missing == module.OPTIONAL
+        for missing in module.OPTIONAL:
+            assert missing in warnings[0].getMessage()
+    finally:
+        module.detect.cache_clear()  # the next test detects this machine's own plan again
