@@ -122,7 +122,16 @@ _SAME = (
 )
 
 
-def _humaneval_problem(index: int, row: dict, where: str, level: int) -> Problem:
+def _rows(name: str, split: str, answer_type: str) -> list[tuple[dict, str]]:
+    """The shipped test split of ``name``: each row and where it sits (``file:line``); another
+    split or answer type is refused."""
+    _only_test(split, name)
+    _only_code(answer_type, name)
+    text, where = _packaged(name)
+    return [(row, f"{where}:{i + 1}") for i, row in json_rows(text, where)]
+
+
+def _humaneval_problem(row: dict, where: str, level: int) -> Problem:
     for key in ("task_id", "prompt", "test", "entry_point"):
         if not isinstance(row.get(key), str):
             raise ConfigError(f"{where}: expected a {key!r} string")
@@ -142,12 +151,8 @@ def load_humaneval(
     split: str = "test", answer_type: str = "code", level: int = CODE_LEVEL
 ) -> list[Problem]:
     """HumanEval's 164 problems; the question is the prompt the function completes."""
-    _only_test(split, "humaneval")
-    _only_code(answer_type, "humaneval")
-    text, where = _packaged("humaneval")
-    return [
-        _humaneval_problem(i, row, f"{where}:{i + 1}", level) for i, row in json_rows(text, where)
-    ]
+    rows = _rows("humaneval", split, answer_type)
+    return [_humaneval_problem(row, where, level) for row, where in rows]
 
 
 def mbpp_question(text: str, first_test: str) -> str:
@@ -179,10 +184,8 @@ def load_mbpp(
     split: str = "test", answer_type: str = "code", level: int = CODE_LEVEL
 ) -> list[Problem]:
     """MBPP's test split: task ids 11-510, 500 problems; ids are the task ids."""
-    _only_test(split, "mbpp")
-    _only_code(answer_type, "mbpp")
-    text, where = _packaged("mbpp")
-    problems = [_mbpp_problem(row, f"{where}:{i + 1}", level) for i, row in json_rows(text, where)]
+    rows = _rows("mbpp", split, answer_type)
+    problems = [_mbpp_problem(row, where, level) for row, where in rows]
     if [p.id for p in problems] != list(MBPP_TEST_IDS):
-        raise ConfigError(f"{where}: expected MBPP's test task ids 11-510, in order")
+        raise ConfigError("delegate/data/mbpp/test.jsonl: expected MBPP's test task ids 11-510")
     return problems

@@ -5,7 +5,7 @@ else the whole reply when it parses as a Python module that defines or imports s
 nothing (``no_code``). A problem's gold (``CodeGold``, stored as JSON text in ``Problem.gold``)
 holds the hidden tests, the entry point that HumanEval's ``check(candidate)`` is called with, a
 prelude run before the program (HumanEval's prompt: its imports and helpers) and the examples the
-question states. ``grade_code`` runs the hidden tests; ``check_examples`` runs only the stated
+question states. ``grade_gold`` runs the hidden tests; ``check_examples`` runs only the stated
 examples, never the hidden tests, for a cascade that verifies the small model's programs. Every
 run goes through ``delegate.execution``; nothing here executes model code itself.
 """
@@ -85,7 +85,7 @@ def parse_gold(gold: str) -> CodeGold:
         raise ValueError(f"not a code problem's gold (JSON with 'tests'): {e}") from None
 
 
-def _program(code: str, tests: str, entry_point: str | None, prelude: str) -> tuple[str, ...]:
+def _program(code: str, tests: str, entry_point: str | None, prelude: str) -> tuple[str, str, str]:
     """(code, tests, prelude) as the sandbox runs them. A program whose first line is indented is
     the body that completes the prelude's last function (HumanEval's completion form)."""
     first = next((line for line in code.splitlines() if line.strip()), "")
@@ -94,6 +94,30 @@ def _program(code: str, tests: str, entry_point: str | None, prelude: str) -> tu
     if entry_point:
         tests = f"{tests}\n\ncheck({entry_point})\n"
     return code, tests, prelude
+
+
+_NO_CODE = ExecutionResult("no_code", "the reply holds no program")
+
+Runnable = tuple[str, str, str]  # (code, tests, prelude) as the sandbox runs them
+
+
+def _prepared(code: str | None, tests: str, entry: str | None, prelude: str) -> Runnable | None:
+    return None if code is None else _program(code, tests, entry, prelude)
+
+
+def _against(text: str, gold: CodeGold, examples: bool) -> Runnable | None:
+    """The reply's program against ``gold``'s hidden tests, or its stated examples only."""
+    if examples:
+        return _prepared(extract_code(text), gold.examples, None, gold.prelude)
+    return _prepared(extract_code(text), gold.tests, gold.entry_point, gold.prelude)
+
+
+def _run(program: Runnable | None, sandbox: Sandbox | None) -> ExecutionResult:
+    return _NO_CODE if program is None else run_tests(*program, sandbox=sandbox)
+
+
+async def _run_async(program: Runnable | None, sandbox: Sandbox | None) -> ExecutionResult:
+    return _NO_CODE if program is None else await run_tests_async(*program, sandbox=sandbox)
 
 
 def grade_code(
@@ -106,41 +130,19 @@ def grade_code(
 ) -> ExecutionResult:
     """Run the reply's program (after ``prelude``) against ``tests``; with ``entry_point``, the
     tests' ``check(candidate)`` is then called on it. ``no_code`` when the reply has none."""
-    code = extract_code(text)
-    if code is None:
-        return ExecutionResult("no_code", "the reply holds no program")
-    program, tests, prelude = _program(code, tests, entry_point, prelude)
-    return run_tests(program, tests, prelude, sandbox=sandbox)
-
-
-async def grade_code_async(
-    text: str,
-    tests: str,
-    entry_point: str | None = None,
-    *,
-    prelude: str = "",
-    sandbox: Sandbox | None = None,
-) -> ExecutionResult:
-    """``grade_code`` off the event loop."""
-    code = extract_code(text)
-    if code is None:
-        return ExecutionResult("no_code", "the reply holds no program")
-    program, tests, prelude = _program(code, tests, entry_point, prelude)
-    return await run_tests_async(program, tests, prelude, sandbox=sandbox)
+    return _run(_prepared(extract_code(text), tests, entry_point, prelude), sandbox)
 
 
 def grade_gold(text: str, gold: str, *, sandbox: Sandbox | None = None) -> ExecutionResult:
     """Grade a reply against a code problem's gold text (its hidden tests)."""
-    g = parse_gold(gold)
-    return grade_code(text, g.tests, g.entry_point, prelude=g.prelude, sandbox=sandbox)
+    return _run(_against(text, parse_gold(gold), examples=False), sandbox)
 
 
 async def grade_gold_async(
     text: str, gold: str, *, sandbox: Sandbox | None = None
 ) -> ExecutionResult:
     """``grade_gold`` off the event loop."""
-    g = parse_gold(gold)
-    return await grade_code_async(text, g.tests, g.entry_point, prelude=g.prelude, sandbox=sandbox)
+    return await _run_async(_against(text, parse_gold(gold), examples=False), sandbox)
 
 
 def stated_examples(gold: str) -> str:
@@ -154,9 +156,7 @@ async def check_examples_async(
     """Run the reply's program against the question's stated examples only; ``None`` when the
     question states none that can be run."""
     g = parse_gold(gold)
-    if not g.examples:
-        return None
-    return await grade_code_async(text, g.examples, None, prelude=g.prelude, sandbox=sandbox)
+    return await _run_async(_against(text, g, examples=True), sandbox) if g.examples else None
 
 
 def check_examples(
@@ -164,9 +164,7 @@ def check_examples(
 ) -> ExecutionResult | None:
     """``check_examples_async``, blocking."""
     g = parse_gold(gold)
-    if not g.examples:
-        return None
-    return grade_code(text, g.examples, None, prelude=g.prelude, sandbox=sandbox)
+    return _run(_against(text, g, examples=True), sandbox) if g.examples else None
 
 
 def _extraction(text: str) -> Extraction:
@@ -204,8 +202,7 @@ class CodeGrader:
             return extracted.strip() == gold.strip()
         _not_on_a_loop()
         g = parse_gold(gold)
-        program, tests, prelude = _program(extracted, g.tests, g.entry_point, g.prelude)
-        return run_tests(program, tests, prelude).passed
+        return _run(_prepared(extracted, g.tests, g.entry_point, g.prelude), None).passed
 
 
 def _not_on_a_loop() -> None:
@@ -226,12 +223,8 @@ async def grade_answer_async(text: str, gold: str, *, sandbox: Sandbox | None = 
     """A code reply graded by one run of its program against the hidden tests; the strict
     reading passes only when the program came in a fenced block."""
     found = _extraction(text or "")
-    if found.answer is None:
-        result = ExecutionResult("no_code", "the reply holds no program")
-    else:
-        g = parse_gold(gold)
-        program, tests, prelude = _program(found.answer, g.tests, g.entry_point, g.prelude)
-        result = await run_tests_async(program, tests, prelude, sandbox=sandbox)
+    g = parse_gold(gold)
+    result = await _run_async(_prepared(found.answer, g.tests, g.entry_point, g.prelude), sandbox)
     strict = found.answer if found.by == "fence" else None
     passed = result.passed
     return Grade(
