@@ -27,6 +27,7 @@ from typing import Any
 
 from delegate import tracing
 from delegate.build import Models, build_strategy
+from delegate.errors import DelegateError
 from delegate.finalize import (  # noqa: F401 - published names
     AllProblemsFailed,
     BudgetStopped,
@@ -35,6 +36,7 @@ from delegate.finalize import (  # noqa: F401 - published names
 )
 from delegate.loop import Progress, solve_all
 from delegate.models import batch_ledger
+from delegate.models.openai_batch import BatchNotCollected
 from delegate.outputs import RecordLog
 from delegate.plan import Plan, make_plan
 from delegate.records import ProblemRecord
@@ -69,6 +71,8 @@ def run(
         return asyncio.run(_run(plan, models, strategy, run_dir, sweep, job))
     except asyncio.CancelledError as e:  # SIGTERM inside the loop: the run ended FAILED
         raise Terminated(str(e) or "cancelled") from None
+    except BatchNotCollected as e:  # the run ended FAILED; the same command collects the batch
+        raise DelegateError(str(e)) from None
     finally:
         close_shared_pool()  # its grading processes end with the run
 

@@ -41,6 +41,7 @@ class BatchServer(LocalServer):
     ) -> None:
         self.answer, self.fail, self.expire_after, self.refuse = answer, fail, expire_after, refuse
         self.lose_answers = lose_answers  # batches made whose creation is answered 500
+        self.unreadable = False  # true: looking a batch up is refused (400)
         self.files: dict[str, bytes] = {}
         self.batches: dict[str, dict[str, Any]] = {}
         self.uploads: list[list[dict[str, Any]]] = []  # each uploaded request file, parsed
@@ -186,6 +187,8 @@ class BatchServer(LocalServer):
                         listed = [dict(b) for b in server.batches.values()][::-1]
                         return self._send(200, {"object": "list", "data": listed})
                     if parts[0] == "batches" and parts[1] in server.batches:
+                        if server.unreadable:
+                            return self._send(400, {"error": {"message": "not now"}})
                         return self._send(200, dict(server.batches[parts[1]]))
                     if parts[0] == "files" and parts[-1] == "content":
                         return self._send(200, server.files[parts[1]])

@@ -19,6 +19,7 @@ from mlflow.tracking import MlflowClient
 
 from delegate.accounting import Usage
 from delegate.data import Problem, draw_sample, load_problems
+from delegate.errors import DelegateError
 from delegate.models.usage_check import prompt_tokens_bound
 from delegate.records import ProblemRecord, read_records
 from delegate.runner import AllProblemsFailed, BudgetStopped, run
@@ -148,6 +149,29 @@ def test_a_batch_made_though_its_creation_failed_is_used_not_made_again(
     finally:
         server.close()
     assert len(server.batches) == 1 and metrics["n_errors"] == 0
+
+
+def test_a_batch_that_cannot_be_read_stops_the_run_and_is_collected_later(
+    store: str, tmp_path: Path
+) -> None:
+    server = BatchServer(Answers())
+    server.unreadable = True
+    try:
+        with pytest.raises(DelegateError, match="run the same command again to collect it"):
+            run(resolved(*_overrides(server, store)), tmp_path / "first")
+        (stopped,) = MlflowClient(tracking_uri=store).search_runs(
+            [MlflowClient(tracking_uri=store).get_experiment_by_name("batch").experiment_id]
+        )
+        assert stopped.info.status == "FAILED"
+        assert not (tmp_path / "first" / "per_sample.jsonl").read_text().strip()  # no error kept
+        server.unreadable = False
+        run(resolved(*_overrides(server, store)), tmp_path / "again")
+    finally:
+        server.close()
+    assert len(server.batches) == 1  # collected, not bought again
+    (finished,) = finished_runs(store, "batch")
+    assert finished.info.run_id == stopped.info.run_id
+    assert not any(r.error for r in _rows(store, finished.info.run_id).values())
 
 
 def test_a_refused_batch_fails_each_problem_with_the_reason(store: str, tmp_path: Path) -> None:

@@ -44,7 +44,18 @@ _OVER = ("completed", "expired", "cancelled", "failed")  # a batch in any of the
 
 # A call to the provider (upload, create, poll, download) with the backend's retries.
 Call = Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]
-Outcome = Completion | Exception
+
+
+class BatchNotCollected(BaseException):
+    """A batch was made (and may be billed) but its results could not be read.
+
+    A BaseException on purpose, like ``BudgetExhausted``: no problem may record it as its own
+    error (``retry_errors`` would then pay for the batch twice); the run stops, and the same
+    command run again collects the batch.
+    """
+
+
+Outcome = Completion | Exception | BatchNotCollected
 
 
 @dataclass
@@ -84,7 +95,7 @@ class BatchQueue:
             else:  # no loop to wait for: send what this turn of the event loop gathered
                 asyncio.get_running_loop().call_soon(self._flush)
             outcome = await future
-        if isinstance(outcome, Exception):
+        if isinstance(outcome, Exception | BatchNotCollected):
             raise outcome
         latency = time.perf_counter() - start  # how long the batch took, as this run waited
         return Completion(
@@ -111,9 +122,10 @@ class BatchQueue:
         task.add_done_callback(self._tasks.discard)
 
     async def _serve(self, requests: list[_Request]) -> None:
+        outcomes: dict[str, Outcome]
         try:
             outcomes = await self._outcomes(requests)
-        except Exception as e:  # the batch could not be made or read: every request fails
+        except (Exception, BatchNotCollected) as e:  # every request fails, or the run stops
             outcomes = {r.custom_id: e for r in requests}
         for request in requests:
             if not request.future.done():
@@ -218,6 +230,15 @@ class BatchQueue:
         return self._collected[batch_id]
 
     async def _wait_and_read(self, batch_id: str) -> dict[str, Outcome]:
+        try:
+            return await self._read_batch(batch_id)
+        except Exception as e:
+            raise BatchNotCollected(
+                f"{self._where}: batch {batch_id} could not be followed or read ({e}); it is "
+                "recorded on the run (tag batch_ids): run the same command again to collect it"
+            ) from None
+
+    async def _read_batch(self, batch_id: str) -> dict[str, Outcome]:
         batch = await self._wait(batch_id)
         outcomes: dict[str, Outcome] = {}
         for file_id in (batch.error_file_id, batch.output_file_id):  # results win over errors
