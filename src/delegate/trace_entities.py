@@ -187,8 +187,8 @@ class StoreWriter:
         if not traces:
             return 0, errors
         try:
-            with self._one_transaction():
-                self._store_traces(traces)
+            with self._one_transaction() as session:
+                self._store_traces(traces, session)
             return len(traces), errors
         except Exception as e:
             if len(traces) == 1:
@@ -203,22 +203,23 @@ class StoreWriter:
                 errors.append(str(e))
         return written, errors
 
-    def _store_traces(self, traces: list[tuple[Any, list[Any]]]) -> None:
+    def _store_traces(self, traces: list[tuple[Any, list[Any]]], session: Any = None) -> None:
         # Assessments travel inside each TraceInfo: ``start_trace`` stores them with the trace.
-        for info, _ in traces:
-            self._store.start_trace(info)
+        with _one_flush(session):
+            for info, _ in traces:
+                self._store.start_trace(info)
         self._store.log_spans(self.experiment_id, [s for _, spans in traces for s in spans])
 
     @contextmanager
-    def _one_transaction(self) -> Iterator[None]:
-        """Inside this block, the SQL store's calls share one session, committed at its end (or
-        rolled back whole), and the experiment is looked up once. MLflow's SQL store opens each
-        call's session through ``ManagedSessionMaker``; a store without one (REST) is left as
-        it is."""
+    def _one_transaction(self) -> Iterator[Any]:
+        """Inside this block, the SQL store's calls share one session (yielded), committed at
+        its end (or rolled back whole), and the experiment is looked up once. MLflow's SQL store
+        opens each call's session through ``ManagedSessionMaker``; a store without one (REST) is
+        left as it is (None is yielded)."""
         store = self._store
         make_session = getattr(store, "ManagedSessionMaker", None)
         if make_session is None:
-            yield
+            yield None
             return
         found: dict[str, Any] = {}
         lookup = store.get_experiment
@@ -236,7 +237,28 @@ class StoreWriter:
             store.ManagedSessionMaker = shared
             store.get_experiment = experiment
             try:
-                yield
+                yield session
             finally:
                 store.ManagedSessionMaker = make_session
                 del store.get_experiment
+
+
+@contextmanager
+def _one_flush(session: Any) -> Iterator[None]:
+    """The ``start_trace`` calls inside this block flush ``session`` once, at its end.
+
+    Each ``start_trace`` flushes its rows at once (to catch a trace that already exists, which
+    fresh random ids never are); put together, SQLAlchemy inserts each table's rows of the whole
+    group at a time, about a fifth less work a trace. Should the one flush fail, the group's
+    transaction is rolled back and its traces are written one at a time, each flushed as MLflow
+    does it. Without a shared session (REST) nothing changes.
+    """
+    if session is None:
+        yield
+        return
+    session.flush = lambda objects=None: None
+    try:
+        yield
+    finally:
+        del session.flush
+    session.flush()
