@@ -376,7 +376,7 @@ def test_a_missing_protection_is_logged_once(
     module = importlib.import_module("delegate.execution.protections")
     plain = [p for p in candidate_plans() if p.name == "plain"]
     monkeypatch.setattr(module, "candidate_plans", lambda: plain)
-    monkeypatch.setattr(module.cgroups, "find_layout", lambda: None)
+    monkeypatch.setattr(module, "find_layout", lambda: None)
     module.detect.cache_clear()
     try:
         with caplog.at_level("INFO", logger="delegate.execution.protections"):

@@ -23,7 +23,7 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from delegate.execution import cgroups
+from delegate.execution.cgroups import PREFIX, find_layout, sweep
 from delegate.execution.launch import Plan, SandboxError, launch
 from delegate.execution.result import Limits
 
@@ -121,16 +121,16 @@ _PROBE = {"prelude": "", "code": "def f():\n    return 1\n", "tests": "assert f(
 _IN_GROUP = {
     "prelude": "",
     "code": "",
-    "tests": f"assert {cgroups.PREFIX!r} in open('/proc/self/cgroup').read()\n",
+    "tests": f"assert {PREFIX!r} in open('/proc/self/cgroup').read()\n",
 }
 
 
 def with_cgroup(plan: Plan) -> Plan:
     """``plan`` with a cgroup per execution where this machine allows it, else ``plan``."""
-    layout = cgroups.find_layout()
+    layout = find_layout()
     if layout is None:
         return plan
-    cgroups.sweep(layout)
+    sweep(layout)
     grouped = replace(plan, cgroup=layout)
     return grouped if _probe(grouped, _IN_GROUP) else plan
 
