@@ -25,6 +25,7 @@ __all__ = [
     "endpoint_overrides",
     "finished_runs",
     "llm_only_run",
+    "mini_run_metrics",
     "multirun",
     "per_sample_table",
     "resolved",
@@ -62,6 +63,17 @@ def llm_only_run(url: str, store: str, run_dir: Any, experiment: str, *extra: st
     overrides = ["strategy=llm", *endpoint_overrides(url), "llm.max_retries=1", "concurrency=1"]
     overrides += [f"tracking.uri={store}", f"tracking.experiment={experiment}", *extra]
     return run(resolved(*overrides), run_dir)
+
+
+def mini_run_metrics() -> set[str]:
+    """Every metric a finished run on ``dataset=mini`` logs: the run's figures, the extraction
+    rules' shares, and each breakdown for its one source and its one level."""
+    from delegate.finalize import RUN_METRICS
+    from delegate.metrics import BREAKDOWN_NAMES, EXTRACTION_NAMES, METRIC_NAMES
+
+    by_group = {f"{m}/{g}" for m in BREAKDOWN_NAMES for g in ("mini", "level_1")}
+    spent = {"spent_usd", "possibly_billed_usd"}
+    return set(METRIC_NAMES) | set(EXTRACTION_NAMES) | set(RUN_METRICS) | by_group | spent
 
 
 def finished_runs(uri: str, experiment: str) -> list[Any]:

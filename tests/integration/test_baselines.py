@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from delegate.compare.analysis.learned import fit_router, threshold_for_share
+from delegate.compare.attribution import ROUTER_CATEGORIES
 from delegate.compare.curves import routing_curve
 from delegate.compare.report import write_report
 from delegate.compare.runs import load_runs, load_selected, open_store
@@ -24,7 +25,7 @@ from delegate.runner import run
 from delegate.strategies.learned_router import training_set
 
 from ..helpers import finished_runs, per_sample_table, resolved
-from .conftest import QuietHandler, canned_completion, serve
+from .conftest import canned_completion
 
 pytestmark = pytest.mark.integration
 
@@ -44,50 +45,28 @@ def _disjoint_seeds() -> tuple[int, int]:
     raise AssertionError("no disjoint sample")
 
 
-class ChatServer:
-    """A real OpenAI-compatible server: ``answer(request)`` gives (status, message) per chat
-    request, a pure function of its body. Requests are recorded."""
-
-    def __init__(self, answer: Any) -> None:
-        self.requests: list[dict[str, Any]] = []
-        server = self
-
-        class Handler(QuietHandler):
-            def do_POST(self) -> None:
-                request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-                server.requests.append(request)
-                status, message = answer(request)
-                body = canned_completion()
-                if status == 200:
-                    body["choices"][0]["message"] = {"role": "assistant", **message}
-                    if message.get("tool_calls"):
-                        body["choices"][0]["finish_reason"] = "tool_calls"
-                else:
-                    body = {"error": {"message": "refused"}}
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server, self.url = serve(Handler)
-
-    def close(self) -> None:
-        self.server.shutdown()
+def _reply(status: int, message: dict[str, Any]) -> tuple[int, dict[str, str], str]:
+    """A metered server's answer: ``message`` in a canned completion (its usage 50 + 10 tokens;
+    ``tool_calls`` finish so), or an error body for another status."""
+    if status != 200:
+        return status, {}, json.dumps({"error": {"message": "refused"}})
+    body = canned_completion()
+    body["choices"][0]["message"] = {"role": "assistant", **message}
+    if message.get("tool_calls"):
+        body["choices"][0]["finish_reason"] = "tool_calls"
+    return 200, {}, json.dumps(body)
 
 
 @pytest.fixture
-def chat_server() -> Any:
-    servers: list[ChatServer] = []
+def chat_server(metered_server: Any) -> Any:
+    """Start a real OpenAI-compatible server on demand (conftest's ``MeteredServer``):
+    ``answer(request)`` gives (status, message) per chat request, a pure function of its body;
+    ``arrivals`` counts the requests."""
 
-    def start(answer: Any) -> ChatServer:
-        servers.append(ChatServer(answer))
-        return servers[-1]
+    def start(answer: Any) -> Any:
+        return metered_server(lambda _n, request: _reply(*answer(request)), 0.0)
 
-    yield start
-    for s in servers:
-        s.close()
+    return start
 
 
 def _problem_of(request: dict[str, Any], problems: list[Any]) -> tuple[int, Any]:
@@ -186,12 +165,12 @@ def test_a_live_learned_router_lands_on_its_simulated_curve(
     assert all(r.llm.calls + r.slm.calls == 1 for r in live)  # one model per problem
 
     # Trained on the very sample it would solve: refused before any call, nothing logged.
-    asked = [len(s.requests) for s in servers]
+    asked = [s.arrivals for s in servers]
     runs_before = len(finished_runs(store, "learned"))
     with pytest.raises(ConfigError, match=rf"{N} of the {N} problems .* training runs"):
         run(resolved(*_overrides(*urls, *learned, f"seed={train_seed}")), tmp_path / "overlap")
     assert len(finished_runs(store, "learned")) == runs_before
-    assert [len(s.requests) for s in servers] == asked
+    assert [s.arrivals for s in servers] == asked
 
 
 def test_router_and_cascade_runs_record_every_attribution_category(
@@ -262,14 +241,7 @@ def test_router_and_cascade_runs_record_every_attribution_category(
         tmp_path / "c",
     )
 
-    expected_router = [
-        "right",
-        "wrong_without_delegation",
-        "accepted_wrong_delegation",
-        "spoiled_right_delegation",
-        "wrong_after_delegation",
-        "error",
-    ]
+    expected_router = list(ROUTER_CATEGORIES)  # router_plan: one problem per category, in order
     expected_cascade = [
         "right",
         "confident_and_wrong",

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from delegate.compare.attribution import ROUTER_CATEGORIES
 from delegate.compare.render import CURVE_CSV_COLUMNS
 from delegate.compare.report import build, write_report
 from delegate.compare.runs import Loaded, RunResult
@@ -118,22 +119,12 @@ def test_the_learned_router_curve_and_attribution_csv(tmp_path: Path) -> None:
     assert float(curve["apgr_minus_random_ci_low"]) > 0
     with (tmp_path / "attribution.csv").open() as f:
         table = {r["category"]: r for r in csv.DictReader(f)}
-    assert list(table) == [
-        "right",
-        "wrong_without_delegation",
-        "accepted_wrong_delegation",
-        "spoiled_right_delegation",
-        "wrong_after_delegation",
-        "error",
-    ]
+    assert list(table) == list(ROUTER_CATEGORIES)  # every category, empty ones too, in order
     counts = {k: int(r["count"]) for k, r in table.items()}
-    assert counts == {
+    assert counts == dict.fromkeys(ROUTER_CATEGORIES, 0) | {
         "right": 32,
         "wrong_without_delegation": 7,
         "accepted_wrong_delegation": 1,
-        "spoiled_right_delegation": 0,
-        "wrong_after_delegation": 0,
-        "error": 0,
     }
     assert float(table["right"]["share"]) == 0.8
     # LLM-only is right on every problem the router lost.
