@@ -62,22 +62,15 @@ def _small_answers(record: ProblemRecord) -> list[str]:
     return found
 
 
-def _router(record: ProblemRecord) -> str:
-    if record.slm_tool_calls == 0:
-        return "wrong_without_delegation"
-    kind, tol = _grader(record)
-    small = _small_answers(record)
-    final = record.extracted
-    if final is not None and any(answers_match(a, final, kind, tol) for a in small):
+def _after_delegation(taken: bool, had_right: bool) -> str:
+    if taken:
         return "accepted_wrong_delegation"
-    if any(answers_match(a, record.gold, kind, tol) for a in small):
-        return "spoiled_right_delegation"
-    return "wrong_after_delegation"
+    return "spoiled_right_delegation" if had_right else "wrong_after_delegation"
 
 
-def attribute(record: ProblemRecord, strategy: str) -> str:
-    """The record's category under ``strategy`` (see the module's docstring); "" for a
-    strategy without categories."""
+def _without_grading(record: ProblemRecord, strategy: str) -> str | None:
+    """The category when no answer needs comparing, else None (a router's wrong answer after
+    a delegation)."""
     if strategy not in CATEGORIES:
         return ""
     if record.error is not None:
@@ -86,4 +79,31 @@ def attribute(record: ProblemRecord, strategy: str) -> str:
         return "right"
     if strategy == "cascade":
         return "escalated_and_wrong" if record.escalated else "confident_and_wrong"
-    return _router(record)
+    return "wrong_without_delegation" if record.slm_tool_calls == 0 else None
+
+
+def attribute(record: ProblemRecord, strategy: str) -> str:
+    """The record's category under ``strategy`` (see the module's docstring); "" for a
+    strategy without categories. Compares answers inline: for the report, not a run's loop."""
+    known = _without_grading(record, strategy)
+    if known is not None:
+        return known
+    kind, tol = _grader(record)
+    small, final = _small_answers(record), record.extracted
+    taken = final is not None and any(answers_match(a, final, kind, tol) for a in small)
+    return _after_delegation(taken, any(answers_match(a, record.gold, kind, tol) for a in small))
+
+
+async def attribute_async(record: ProblemRecord, strategy: str) -> str:
+    """``attribute``, with the answers compared off the event loop by the grading pool (bounded
+    like every grade), as a run's loop needs."""
+    known = _without_grading(record, strategy)
+    if known is not None:
+        return known
+    from delegate.scoring.pool import shared_pool
+
+    kind, tol = _grader(record)
+    small, final, pool = _small_answers(record), record.extracted, shared_pool()
+    taken = final is not None and any([await pool.same(a, final, kind, tol) for a in small])
+    right = any([await pool.same(a, record.gold, kind, tol) for a in small])
+    return _after_delegation(taken, right)

@@ -15,10 +15,12 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from delegate import tracing
 from delegate.accounting import Price
+from delegate.attribution import attribute_async
 from delegate.data import Problem
 from delegate.models import in_flight
 from delegate.models.budget import Budget, BudgetExhausted
@@ -163,9 +165,9 @@ async def solve_one(
         # a cached re-run reports the latency of the run it replays.
         latency = time.perf_counter() - start + trace.replayed_latency_s
         grade = await grade_answer(text, problem, markers)  # never on the loop, bounded
-        record = make_record(
-            problem, text, trace, latency, llm_price, slm_price, error, grade, strategy.name
-        )
+        record = make_record(problem, text, trace, latency, llm_price, slm_price, error, grade)
+        # Comparing the small model's answers may be slow (math-verify): never on the loop.
+        record = replace(record, attribution=await attribute_async(record, strategy.name))
         root.set_outputs(trace_outputs(record))
         root.set_tags(trace_tags(record, tracing.run_tags()))
         root.set_grade(tracing.Grade(record.gold, record.correct, record.extracted, error))

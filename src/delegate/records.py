@@ -349,7 +349,7 @@ def make_record(
 ) -> ProblemRecord:
     """Price one problem from what its trace measured, with its ``grade`` (graded here, by the
     problem's answer type, when none is given); a router or cascade problem (``strategy``) gets
-    its ``attribution``."""
+    its ``attribution``, its answers compared inline (a run's loop uses ``attribute_async``)."""
     kind, tol = problem.answer_type, problem.rel_tol
     if grade is None:
         grade = grade_text(final_text, problem.gold, kind, tol)

@@ -253,6 +253,33 @@ def test_on_a_humaneval_problem_the_small_models_program_comes_back_and_passes()
     assert row_record.correct and row_record.attribution == "right"
 
 
+def test_a_right_program_the_large_model_spoiled_is_found_by_the_loop() -> None:
+    # The run's loop attributes off the event loop: the small model's program is run against
+    # the hidden tests in the sandbox (a check that would block the loop is never run on it).
+    from importlib import resources
+
+    from delegate.loop import solve_one
+
+    code_prompts = PromptSet.from_config(
+        yaml.safe_load((Path(__file__).parents[2] / "conf/prompt/code.yaml").read_text())
+    )
+    problem = load_problems({"name": "humaneval"})[0]
+    row = json.loads(
+        resources.files("delegate.data").joinpath("humaneval/test.jsonl").open().readline()
+    )
+    program = row["prompt"] + row["canonical_solution"]
+    spoiled = row["prompt"] + "    return False\n"
+    ask = code_prompts.tool_name
+    llm = ScriptedModel(reply("", (ask, args("Write has_close_elements."))))
+    llm.script.append(reply(f"I simplified it.\n```python\n{spoiled}\n```"))
+    slm = ScriptedModel(reply(f"```python\n{program}\n```"))
+    settings = read(RouterSettings, SETTINGS, "router")
+    router = STRATEGIES.get("router").build(ScriptedProvider(llm, slm), code_prompts, settings)
+    record = asyncio.run(solve_one(problem, router, Price(), Price()))
+    assert record is not None and not record.correct and record.code_outcome == "failed"
+    assert record.attribution == "spoiled_right_delegation"
+
+
 def test_a_code_reply_without_a_program_is_a_tool_error() -> None:
     code_prompts = PromptSet.from_config(
         yaml.safe_load((Path(__file__).parents[2] / "conf/prompt/code.yaml").read_text())
