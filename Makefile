@@ -3,6 +3,8 @@
 # make test:  the whole suite (unit + integration on real local models, servers and stores).
 # make test-fast: the unit tests alone (about a minute).
 # make lint:  ruff and mypy.
+# make ui-tour: the README's MLflow screenshots, from a fresh offline sweep (installs Debian's
+#               chromium and Playwright first; see experiments/ui-tour/README.md).
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -20,7 +22,7 @@ LLAMA_SPEC ?= llama-cpp-python[server]==0.3.36
 STAMP := $(VENV)/.installed
 SERVER_STAMP := $(VENV)/.server-installed
 
-.PHONY: setup setup-server demo test test-fast lint ui clean
+.PHONY: setup setup-server demo test test-fast lint ui ui-tour clean
 
 setup: $(STAMP)
 
@@ -60,6 +62,15 @@ ui: setup
 	mkdir -p mlruns
 	$(VENV)/bin/mlflow ui --backend-store-uri "sqlite:///$(CURDIR)/mlruns/mlflow.db" \
 		--host 127.0.0.1 --port 5000
+
+# Playwright drives Debian's Chromium (executable_path): its own browser download is never needed.
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+ui-tour: setup
+	test -x $(CHROMIUM) || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
+	$(PY) -c "import playwright" 2>/dev/null || $(PIP) install -q playwright
+	CHROMIUM=$(CHROMIUM) PY=$(PY) bash experiments/ui-tour/run.sh
 
 clean:
 	rm -rf $(VENV) outputs multirun comparisons .pytest_cache .mypy_cache .ruff_cache

@@ -1,19 +1,27 @@
 """Screenshots of a sweep in MLflow's own UI, for the README's "The MLflow UI" section.
 
 Starts a real ``mlflow ui`` on a store, drives a real headless Chromium through Playwright, and
-saves one small PNG per view the README describes: where the experiment opens, the runs table
-grouped by configuration, the cost-accuracy scatter, the parent run's comparison table, a run's
-Traces tab filtered to its wrong answers, one trace, and the evaluation view comparing a run with
-the LLM-only run as its baseline.
+saves one small PNG per view the README describes (``SHOTS``): where the experiment opens (with
+MLflow's assistant panel and first-visit hints closed), its Quality tab and its cost panels, the
+runs table grouped by configuration, the cost vs accuracy scatter (built in the chart view:
+Add chart -> Scatter chart, X ``cost_per_problem_usd``, Y ``accuracy``), the parent run's
+comparison table, a run's Traces tab filtered to its wrong answers, one trace, and a run's traces
+compared with the LLM-only run's as baseline. Each view is taken in a fresh browser context, so
+one view's settings (a grouping, a chart) do not leak into the next.
 
-Usage (from the project root; see README.md beside this file for the setup):
+Usage (from the project root; ``make ui-tour`` installs what it needs and runs ``run.sh``, which
+makes the store first; see README.md beside this file):
 
-    python experiments/ui-tour/screenshots.py --store sqlite:///$PWD/mlruns/ui-tour.db \
-        --experiment ui-tour --out experiments/ui-tour/shots
+    python experiments/ui-tour/screenshots.py \
+        --store sqlite:///$PWD/mlruns/ui-tour/mlflow.db --experiment ui-tour \
+        --out experiments/ui-tour/shots
 
-A step the UI no longer offers (MLflow moves its buttons between releases) is logged and its page
-is captured as it is, so one changed menu does not cost the other pictures. Not part of
-``make test``: it needs a system Chromium (``apt-get install chromium``).
+Every step must work: a step the UI no longer offers (MLflow moves its buttons between releases)
+is reported, its view's picture is not written (an older one of that name is deleted, so no stale
+picture is kept), the page as it was is saved under ``--failed`` to show what changed, the other
+views are still taken, and the script exits 1. Not part of ``make test``: it needs a system
+Chromium (``apt-get install chromium``); Playwright drives it through ``executable_path``, so
+Playwright's own browser download is never needed.
 """
 
 from __future__ import annotations
@@ -106,32 +114,83 @@ def small(path: Path) -> None:
     reduced.save(path, optimize=True)
 
 
+# The pictures, in the README's order: (file name without .png, what it shows).
+SHOTS = (
+    ("opens", "where the experiment opens: the GenAI overview's Usage tab"),
+    ("opens_quality", "the overview's Quality tab: the correctness assessment"),
+    ("opens_cost", "the overview's cost panels: cost breakdown and cost over time"),
+    ("runs_grouped", "the runs table grouped by the config_id tag"),
+    ("scatter", "the cost vs accuracy scatter built in the chart view"),
+    ("parent_table", "the parent run's comparison_table.json, viewed as a table"),
+    ("traces_wrong", "a router run's Traces tab filtered to outcome = wrong"),
+    ("trace", "one problem's trace"),
+    ("compare_baseline", "a router run's traces compared with the LLM-only run's"),
+)
+# The runs a view needs, found by find_runs: the sweep's parent and one run of a strategy.
+NEEDS = {
+    "parent_table": ("parent",),
+    "traces_wrong": ("router",),
+    "trace": ("router",),
+    "compare_baseline": ("router", "llm"),
+}
+
+
+class StepFailed(Exception):
+    """A step of the tour the UI did not let the script do."""
+
+
+Step = tuple[str, Callable[[], Any]]  # (what it does, in words; the action)
+
+
 class Tour:
-    """One browser page and the pictures taken with it."""
+    """The browser, and the pictures taken and missed with it. Each view has a page of its own
+    in a fresh context (``view``)."""
 
-    def __init__(self, page: Any, base: str, out: Path) -> None:
-        self.page, self.base, self.out = page, base, out
-        self.missed: list[str] = []
+    def __init__(self, browser: Any, base: str, out: Path, failed_dir: Path) -> None:
+        self.browser, self.base, self.out, self.failed_dir = browser, base, out, failed_dir
+        self.page: Any = None
+        self.failed: list[str] = []
 
-    def go(self, route: str) -> None:
-        self.page.goto(f"{self.base}/#{route}")
-        with contextlib.suppress(Exception):  # the UI polls: it may never go quiet
-            self.page.wait_for_load_state("networkidle", timeout=8000)
-        self.page.wait_for_timeout(SETTLE_MS)
-        # The assistant panel opens on every page load and covers a third of it.
-        with contextlib.suppress(Exception):
-            self.page.get_by_role("button", name="Close").last.click(timeout=2000)
-
-    def step(self, what: str, action: Callable[[], Any]) -> bool:
-        """Do one UI step; a step the UI does not offer is noted, not fatal."""
+    def view(self, name: str, steps: list[Step]) -> bool:
+        """Open a fresh page, do the steps in order and take picture ``name``. On the first
+        step that fails: no picture (an older one is deleted), the page as it was saved under
+        the failed folder, the failure noted; False."""
+        context = self.browser.new_context(viewport=VIEWPORT, device_scale_factor=1)
+        self.page = context.new_page()
         try:
-            action()
-            self.page.wait_for_timeout(800)
+            for what, action in steps:
+                try:
+                    action()
+                    self.page.wait_for_timeout(800)
+                except Exception as e:
+                    self.fail(name, what, e)
+                    return False
+            self.shot(name)
             return True
-        except Exception as e:
-            log.warning("step skipped: %s (%s)", what, str(e).splitlines()[0])
-            self.missed.append(what)
-            return False
+        finally:
+            context.close()
+
+    def fail(self, name: str, what: str, error: BaseException) -> None:
+        first = (str(error).splitlines() or [type(error).__name__])[0]
+        log.error("%s: step failed: %s (%s)", name, what, first)
+        self.failed.append(f"{name}: {what}")
+        (self.out / f"{name}.png").unlink(missing_ok=True)
+        self.failed_dir.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(Exception):  # the page may be gone; the failure is reported
+            self.page.screenshot(path=str(self.failed_dir / f"{name}.png"))
+            log.error("%s: the page as it was: %s", name, self.failed_dir / f"{name}.png")
+
+    def go(self, route: str) -> Step:
+        """Open ``route`` and close what covers it (``dismiss``)."""
+
+        def action() -> None:
+            self.page.goto(f"{self.base}/#{route}")
+            with contextlib.suppress(Exception):  # the UI polls: it may never go quiet
+                self.page.wait_for_load_state("networkidle", timeout=8000)
+            self.page.wait_for_timeout(SETTLE_MS)
+            dismiss(self.page)
+
+        return f"open {route} and close the assistant panel and hints", action
 
     def click(self, text: str, exact: bool = True) -> Callable[[], Any]:
         return lambda: self.page.get_by_text(text, exact=exact).first.click(timeout=5000)
@@ -145,40 +204,133 @@ class Tour:
         return path
 
 
+def by_id(page: Any, component: str) -> Any:
+    """The element MLflow's UI marks with ``data-component-id="<component>"``."""
+    return page.locator(f'[data-component-id="{component}"]')
+
+
+ASSISTANT_CLOSE = "mlflow.assistant.chat_panel.close"
+HINTS = ("mlflow.detect_issues.guidance.got_it",)  # first-visit popovers, "Got it"
+
+
+def dismiss(page: Any) -> None:
+    """Close the first-visit hints (they cover the page and block clicks) and MLflow's
+    assistant panel (it opens on a fresh visit and covers a third of the page), if shown.
+
+    Raises:
+        StepFailed: The assistant panel is still open.
+    """
+    for hint in HINTS:
+        button = by_id(page, hint)
+        if button.count() and button.first.is_visible():
+            button.first.click(timeout=5000)
+            page.wait_for_timeout(500)
+    close = by_id(page, ASSISTANT_CLOSE)
+    if close.count() and close.first.is_visible():
+        close.first.click(timeout=5000)
+        page.wait_for_timeout(500)
+    if close.count() and close.first.is_visible():
+        raise StepFailed("the assistant panel did not close")
+
+
 def tour(t: Tour, experiment_id: str, runs: dict[str, str], names: dict[str, str]) -> None:
-    """Every view of the README, in its order."""
+    """Every view of ``SHOTS``, in its order; a view whose runs are missing fails."""
     exp = f"/experiments/{experiment_id}"
-    t.go(exp)
-    quiet(t)
-    t.shot("opens")
-    t.step("open the Quality tab", t.click("Quality"))
-    t.shot("opens_quality")
-    t.go(f"{exp}/runs")
-    t.step("group runs by the config_id tag", lambda: group_by(t, "config_id"))
-    t.shot("runs_grouped")
-    t.go(f"{exp}/runs?compareRunsMode=CHART")
-    t.shot("chart_view")
-    if "parent" in runs:
-        t.go(f"{exp}/runs/{runs['parent']}/artifacts")
-        t.step("open the comparison table", t.click("comparison_table.json"))
-        t.shot("parent_table")
-    if "router" in runs:
-        t.go(f"{exp}/runs/{runs['router']}/traces")
-        t.step("filter on the outcome tag", lambda: filter_tag(t, "outcome", "wrong"))
-        t.shot("traces_wrong")
-        first = t.page.get_by_text(re.compile(r"^tr-[0-9a-f]"))
-        t.step("open the first trace", lambda: first.first.click(timeout=5000))
-        t.shot("trace")
-    if "router" in runs and "llm" in runs:
-        t.go(f"{exp}/runs/{runs['router']}/traces")
-        t.step("compare to the LLM-only run", lambda: baseline(t, names["llm"]))
-        t.shot("compare_baseline")
+    router = runs.get("router", "")
+    views: dict[str, list[Step]] = {
+        "opens": [t.go(exp)],
+        "opens_quality": [t.go(exp), ("open the Quality tab", t.click("Quality"))],
+        "opens_cost": [t.go(exp), ("scroll to the cost panels", lambda: cost_panels(t))],
+        "runs_grouped": [
+            t.go(f"{exp}/runs"),
+            ("group runs by the config_id tag", lambda: group_by(t, "config_id")),
+        ],
+        "scatter": [
+            t.go(f"{exp}/runs?compareRunsMode=CHART"),
+            ("show the sweep's runs (expand its parent run)", lambda: expand_parent(t)),
+            (
+                "add a scatter chart: X cost_per_problem_usd, Y accuracy",
+                lambda: add_scatter(t, "cost_per_problem_usd", "accuracy"),
+            ),
+            ("open the scatter full screen", lambda: full_screen(t, "cost_per_problem_usd vs")),
+        ],
+        "parent_table": [
+            t.go(f"{exp}/runs/{runs.get('parent', '')}/artifacts"),
+            ("open the comparison table", t.click("comparison_table.json")),
+        ],
+        "traces_wrong": [
+            t.go(f"{exp}/runs/{router}/traces"),
+            ("filter on the outcome tag", lambda: filter_tag(t, "outcome", "wrong")),
+        ],
+        "trace": [
+            t.go(f"{exp}/runs/{router}/traces"),
+            ("open the first trace", lambda: first_trace(t)),
+        ],
+        "compare_baseline": [
+            t.go(f"{exp}/runs/{router}/traces"),
+            ("compare to the LLM-only run", lambda: baseline(t, names.get("llm", ""))),
+        ],
+    }
+    for name, _ in SHOTS:
+        missing = [role for role in NEEDS.get(name, ()) if role not in runs]
+        if missing:
+            t.fail(name, f"find the {' and '.join(missing)} run(s) in the experiment", KeyError())
+            continue
+        t.view(name, views[name])
+
+
+def cost_panels(t: Tour) -> None:
+    """Scroll the overview's cost panels (Cost Breakdown, Cost Over Time) into view."""
+    heading = t.page.get_by_text("Cost Breakdown", exact=True)
+    heading.first.wait_for(timeout=10000)
+    heading.first.evaluate("e => e.scrollIntoView({block: 'center'})")
 
 
 def group_by(t: Tour, tag: str) -> None:
     t.page.get_by_role("button", name="Group").first.click(timeout=5000)
     t.page.get_by_text(tag, exact=True).first.click(timeout=5000)
     t.page.keyboard.press("Escape")
+
+
+def expand_parent(t: Tour) -> None:
+    """The runs table shows a sweep's runs folded under its parent run: unfold them, so the
+    charts plot them."""
+    row = t.page.locator("[role=row]").filter(has_text="sweep ").first
+    row.locator("button[data-component-id*=runnamecellrenderer]").first.click(timeout=5000)
+    t.page.wait_for_timeout(1500)
+    if t.page.locator("[role=row]").count() < 3:
+        raise StepFailed("the parent run's runs did not unfold")
+
+
+def add_scatter(t: Tour, x: str, y: str) -> None:
+    """Add chart -> Scatter chart, X axis ``x``, Y axis ``y``, Add chart; then find it."""
+    page = t.page
+    page.get_by_role("button", name="Add chart").first.click(timeout=5000)
+    page.get_by_role("menuitem", name="Scatter chart").click(timeout=5000)
+    dialog = page.get_by_role("dialog")
+    dialog.wait_for(timeout=5000)
+    page.wait_for_timeout(1000)  # the dialog slides in
+    for index, metric in ((0, x), (1, y)):  # the metric selects: X axis, Y axis
+        dialog.locator("[class*=select-selector]").nth(index).click(timeout=5000)
+        page.keyboard.type(metric)
+        exact = re.compile(f"^{re.escape(metric)}$")
+        options = page.locator("[class*=select-item-option-content]").filter(has_text=exact)
+        options.first.click(timeout=5000)
+        page.wait_for_timeout(500)
+    dialog.get_by_role("button", name="Add chart").click(timeout=5000)
+    dialog.wait_for(state="hidden", timeout=5000)
+    # Added at the end of the first section, past the charts drawn so far (a sweep's parent run
+    # brings many): the search box keeps the charts of ``x``, the scatter among them.
+    page.get_by_placeholder("Search metric charts").fill(x)
+    page.get_by_text(f"{x} vs. {y}", exact=True).first.wait_for(timeout=10000)
+
+
+def full_screen(t: Tour, title: str) -> None:
+    """Open the chart whose title starts with ``title`` full screen."""
+    heading = t.page.get_by_text(re.compile(f"^{re.escape(title)}"))
+    card = t.page.locator("[data-testid=experiment-view-compare-runs-card]").filter(has=heading)
+    card.first.locator("[data-component-id=fullscreen_button_chartcard]").click(timeout=5000)
+    t.page.get_by_role("dialog").wait_for(timeout=5000)
 
 
 def filter_tag(t: Tour, key: str, value: str) -> None:
@@ -192,38 +344,46 @@ def filter_tag(t: Tour, key: str, value: str) -> None:
     t.page.keyboard.press("Escape")  # the filter's popover would cover the list
 
 
+def first_trace(t: Tour) -> None:
+    t.page.get_by_text(re.compile(r"^tr-[0-9a-f]")).first.click(timeout=5000)
+
+
 def baseline(t: Tour, run_name: str) -> None:
     """The run's Traces tab: "compare to" the run named ``run_name``."""
     t.page.get_by_text("baseline run").first.click(timeout=5000)
     t.page.get_by_role("option").filter(has_text=run_name).first.click(timeout=5000)
 
 
-def quiet(t: Tour) -> None:
-    """Dismiss the first-visit hint that covers the overview."""
-    with contextlib.suppress(Exception):
-        t.page.get_by_role("button", name="Got it").click(timeout=3000)
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--store", required=True, help="the tracking URI (sqlite:///...)")
     parser.add_argument("--experiment", required=True)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "shots")
+    parser.add_argument(
+        "--failed",
+        type=Path,
+        default=Path("outputs/ui-tour-failed"),
+        help="where the page of a failed step is saved",
+    )
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    if not Path(args.chromium).is_file():
+        log.error("no Chromium at %s: apt-get install chromium (or pass --chromium)", args.chromium)
+        return 1
     from playwright.sync_api import sync_playwright
 
     args.out.mkdir(parents=True, exist_ok=True)
     with mlflow_ui(args.store) as base, sync_playwright() as p:
         experiment_id, runs, names = find_runs(base, args.experiment)
         browser = p.chromium.launch(executable_path=args.chromium, headless=True)
-        page = browser.new_page(viewport=VIEWPORT, device_scale_factor=1)
-        t = Tour(page, base, args.out)
+        t = Tour(browser, base, args.out, args.failed)
         tour(t, experiment_id, runs, names)
         browser.close()
-    if t.missed:
-        log.warning("%d step(s) the UI did not offer: %s", len(t.missed), "; ".join(t.missed))
+    if t.failed:
+        log.error("%d of %d view(s) failed: %s", len(t.failed), len(SHOTS), "; ".join(t.failed))
+        return 1
+    log.info("all %d pictures taken into %s", len(SHOTS), args.out)
     return 0
 
 
