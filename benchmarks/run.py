@@ -320,6 +320,34 @@ def full_split_traces(gsm8k: str) -> list[Row]:
     ]
 
 
+def problem_spans(start_span: Callable[..., Any], n: int) -> None:
+    """``n`` problems of three spans each (the problem, two model calls), through ``start_span``
+    (MLflow's or delegate's)."""
+    question = (
+        "Natalia sold clips to 48 of her friends in April, and then half as many in May. " * 2
+    )
+    messages = [{"role": "user", "content": question}]
+    for i in range(n):
+        with start_span(f"problem {i}", "CHAIN", {"question": question}) as root:
+            for role in ("llm", "slm"):
+                with start_span(f"{role}: m", "CHAT_MODEL", {"messages": messages}) as call:
+                    call.set_outputs({"text": "x" * 600})
+                    call.set_attributes({"input_tokens": 60, "output_tokens": 150})
+            root.set_outputs({"correct": True})
+
+
+def recorded_trees(n: int) -> list[dict[str, Any]]:
+    """``problem_spans``'s trees as delegate records them, in the form its writer process reads."""
+    from unittest import mock
+
+    from delegate import trace_writer, tracing
+
+    roots: list[tracing.RecordedSpan] = []
+    with mock.patch.object(tracing, "_writer", mock.Mock(submit=roots.append)):
+        problem_spans(tracing.span, n)
+    return [trace_writer.plain(root) for root in roots]
+
+
 def trace_store() -> list[Row]:
     """8. Store work per trace on the local SQLite store, 64 problems of three spans each (the
     problem, two model calls) with the same payloads: MLflow's own exporter (each span written as
@@ -329,29 +357,15 @@ def trace_store() -> list[Row]:
     started, the traces written, the process ended), which for so few traces is mostly the
     process's start (importing MLflow, opening the store)."""
     import time
-    from unittest import mock
 
     import mlflow
 
-    from delegate import trace_writer, tracing, tracking
+    from delegate import tracing, tracking
     from delegate.trace_entities import StoreWriter
 
     n = 64
-    question = (
-        "Natalia sold clips to 48 of her friends in April, and then half as many in May. " * 2
-    )
-    messages = [{"role": "user", "content": question}]
     store = tracking.open_store(f"sqlite:///{TMP}/traces/mlflow.db", "trace-store")
     experiment_id = store.experiment_id
-
-    def problem_spans(start_span: Callable[..., Any]) -> None:
-        for i in range(n):
-            with start_span(f"problem {i}", "CHAIN", {"question": question}) as root:
-                for role in ("llm", "slm"):
-                    with start_span(f"{role}: m", "CHAT_MODEL", {"messages": messages}) as call:
-                        call.set_outputs({"text": "x" * 600})
-                        call.set_attributes({"input_tokens": 60, "output_tokens": 150})
-                root.set_outputs({"correct": True})
 
     @contextmanager
     def mlflow_span(name: str, kind: str, inputs: Any) -> Iterator[Any]:
@@ -359,20 +373,14 @@ def trace_store() -> list[Row]:
             live.set_inputs(inputs)
             yield live
 
-    def recorded_trees() -> list[dict[str, Any]]:
-        roots: list[tracing.RecordedSpan] = []
-        with mock.patch.object(tracing, "_writer", mock.Mock(submit=roots.append)):
-            problem_spans(tracing.span)
-        return [trace_writer.plain(root) for root in roots]
-
     per_trace: dict[str, float] = {}
     with store.run("mlflow-exporter", {}):
         start = time.perf_counter()
-        problem_spans(mlflow_span)
+        problem_spans(mlflow_span, n)
         mlflow.flush_trace_async_logging()
         per_trace["mlflow"] = (time.perf_counter() - start) / n
     with store.run("delegate", {}) as run_id:
-        trees = recorded_trees()
+        trees = recorded_trees(n)
         writer = StoreWriter(store.uri, run_id, experiment_id)
         start = time.perf_counter()
         written, _ = writer.write(trees)
@@ -380,7 +388,7 @@ def trace_store() -> list[Row]:
     with store.run("delegate-traced-run", {}) as run_id:
         start = time.perf_counter()
         with tracing.traced_run(run_id, experiment_id):
-            problem_spans(tracing.span)
+            problem_spans(tracing.span, n)
         end_to_end = time.perf_counter() - start
     ratio = per_trace["mlflow"] / per_trace["delegate"]
     return [

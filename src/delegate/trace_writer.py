@@ -96,15 +96,16 @@ class TraceWriter:
 
     def close(self) -> None:
         """Send what is left, wait for the child to write it and exit; count what it did not."""
-        self._queue.put(None)
-        self._feeder.join()
         code = None
-        if self._process is not None:
-            try:
+        try:
+            self._queue.put(None)
+            self._feeder.join()
+            if self._process is not None:
                 code = self._process.wait()
-            except BaseException:  # interrupted while waiting: the child goes with the run
+        except BaseException:  # interrupted while waiting: the child goes with the run
+            if self._process is not None:
                 self._process.kill()
-                raise
+            raise
         self._reader.join()
         lost = self._submitted - self._unsent - self.stats.written - self.stats.failed
         if lost > 0:
