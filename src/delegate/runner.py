@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from delegate import tracing
+from delegate import trace_writer, tracing
 from delegate.build import Models, build_strategy
 from delegate.errors import DelegateError
 from delegate.finalize import (  # noqa: F401 - published names
@@ -103,6 +103,8 @@ async def _run(
     between block the loop while nothing else runs on it."""
     _cancel_on_sigterm()
     async with contextlib.AsyncExitStack() as stack:
+        if plan.config.tracking.traces:  # its MLflow import overlaps the models' set-up
+            stack.enter_context(trace_writer.started_early())
         for model in models.built().values():  # HTTP clients close in the loop they used
             stack.push_async_callback(model.aclose)
         start = time.perf_counter()

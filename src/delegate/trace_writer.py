@@ -35,7 +35,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -81,7 +81,7 @@ class TraceWriter:
         self._queue: queue.SimpleQueue[RecordedSpan | None] = queue.SimpleQueue()
         self._submitted = self._unsent = 0
         self._sent_secrets: list[str] = []
-        self._process = _start_child()
+        self._process = _take_early() or _start_child()
         start = {"start": {"uri": uri, "run_id": run_id, "experiment_id": experiment_id}}
         self._feeder = threading.Thread(
             target=self._feed, args=(start,), name="delegate-traces", daemon=True
@@ -155,6 +155,31 @@ class TraceWriter:
                 log.warning(
                     "could not write %d traces to MLflow: %s", report["failed"], report["error"]
                 )
+
+
+_early: subprocess.Popen[bytes] | None = None
+
+
+@contextlib.contextmanager
+def started_early() -> Iterator[None]:
+    """Start the writer now, so that its imports (MLflow: about 1.5 s) overlap the run's own
+    set-up instead of its first problems; ``traced_run`` inside the block takes it, and one not
+    taken is ended with the block (it holds nothing yet)."""
+    global _early
+    _early = _start_child()
+    try:
+        yield
+    finally:
+        process, _early = _early, None
+        if process is not None:
+            process.kill()
+            process.wait()
+
+
+def _take_early() -> subprocess.Popen[bytes] | None:
+    global _early
+    process, _early = _early, None
+    return process
 
 
 def _start_child() -> subprocess.Popen[bytes] | None:
@@ -232,6 +257,10 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     secrets.install_log_scrubber()
+    with contextlib.suppress(Exception):  # met again, and reported, when the store is opened
+        from delegate.trace_entities import preload
+
+        preload()  # MLflow imported while the run prepares its models and opens its run
     start = json.loads(sys.stdin.buffer.readline() or "null")
     if start is None:
         return  # the run ended before sending anything
