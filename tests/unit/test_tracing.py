@@ -158,3 +158,24 @@ def test_traces_are_scrubbed_of_secrets_registered_in_the_run(tmp_path: Path) ->
     assert canary not in trace.to_json()
     assert trace.info.tags["note"] == "***"
     assert trace.data.spans[0].inputs == {"question": "key ***?"}
+
+
+def test_a_writer_started_early_is_taken_by_the_run_or_ended_with_the_block(
+    tmp_path: Path,
+) -> None:
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    store = tracking.open_store(uri, "traces")
+    with trace_writer.started_early():
+        early = trace_writer._early
+        assert early is not None and early.poll() is None
+        with (
+            store.run("r", {}) as run_id,
+            tracing.traced_run(run_id, store.experiment_id) as stats,
+        ):
+            assert trace_writer._early is None  # taken: no second process started
+            asyncio.run(_problem(1, fail=False))
+    assert (stats.written, stats.failed) == (1, 0) and early.poll() == 0
+
+    with trace_writer.started_early():  # a run that ends before its loop (nothing to retry)
+        unused = trace_writer._early
+    assert unused is not None and unused.poll() is not None  # not left behind
