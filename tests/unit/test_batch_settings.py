@@ -88,3 +88,18 @@ def test_the_ledger_keeps_every_batch_in_the_tag_value() -> None:
     assert written == ["batch_1,batch_2", "batch_1,batch_2"]
     assert batch_ledger.parse(written[-1]) == ["batch_1", "batch_2"]
     assert batch_ledger.parse(None) == [] and batch_ledger.current() is None
+
+
+def test_requests_past_the_apis_limits_go_in_several_batches(monkeypatch) -> None:
+    from delegate.models import openai_batch
+
+    def requests(n: int, size: int) -> list:
+        return [openai_batch._Request(f"id{i}", {"x": "y" * size}, None) for i in range(n)]  # type: ignore[arg-type]
+
+    monkeypatch.setattr(openai_batch, "MAX_REQUESTS", 2)
+    assert [len(p) for p in openai_batch._parts(requests(5, 1))] == [2, 2, 1]
+    monkeypatch.setattr(openai_batch, "MAX_REQUESTS", 50_000)
+    one = len(openai_batch._line(requests(1, 100)[0]))
+    monkeypatch.setattr(openai_batch, "MAX_FILE_BYTES", 3 * one)
+    assert [len(p) for p in openai_batch._parts(requests(7, 100))] == [3, 3, 1]
+    assert openai_batch._parts([]) == []

@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 ENDPOINT = "/v1/chat/completions"
 WINDOW = "24h"
 _OVER = ("completed", "expired", "cancelled", "failed")  # a batch in any of these is final
+# What one batch may hold (OpenAI's API reference: 50,000 requests, a 200 MB file); a run with
+# more is sent as several batches.
+MAX_REQUESTS = 50_000
+MAX_FILE_BYTES = 190 * 2**20
 
 # A call to the provider (upload, create, poll, download) with the backend's retries.
 Call = Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]
@@ -149,8 +153,8 @@ class BatchQueue:
                 fresh.append(request)
             else:
                 outcomes[request.custom_id] = outcome
-        if fresh:
-            batch_id = await self._submit(fresh)
+        made = [await self._submit(part) for part in _parts(fresh)]  # all sent, then awaited
+        for batch_id in made:
             outcomes |= await self._collect(batch_id)
         return outcomes
 
@@ -173,11 +177,7 @@ class BatchQueue:
 
     async def _submit(self, requests: list[_Request]) -> str:
         client = self._client()
-        lines = [
-            {"custom_id": r.custom_id, "method": "POST", "url": ENDPOINT, "body": r.body}
-            for r in requests
-        ]
-        data = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode()
+        data = b"".join(_line(r) for r in requests)
         upload = await self._call(
             lambda: client.files.create(file=("requests.jsonl", data), purpose="batch")
         )
@@ -292,6 +292,26 @@ class BatchQueue:
             if isinstance(line, dict):
                 lines.append(line)
         return lines
+
+
+def _line(request: _Request) -> bytes:
+    line = {"custom_id": request.custom_id, "method": "POST", "url": ENDPOINT}
+    return (json.dumps({**line, "body": request.body}, ensure_ascii=False) + "\n").encode()
+
+
+def _parts(requests: list[_Request]) -> list[list[_Request]]:
+    """``requests`` in batches the API accepts: at most ``MAX_REQUESTS`` lines and
+    ``MAX_FILE_BYTES`` each."""
+    parts: list[list[_Request]] = []
+    size = 0
+    for request in requests:
+        length = len(_line(request))
+        if not parts or len(parts[-1]) >= MAX_REQUESTS or size + length > MAX_FILE_BYTES:
+            parts.append([])
+            size = 0
+        parts[-1].append(request)
+        size += length
+    return parts
 
 
 def read_line(line: dict[str, Any]) -> Outcome:
