@@ -1,7 +1,7 @@
 # make setup: .venv with delegate and its local-model extras (CPU torch first, see README).
 # make demo:  the offline router run, then where to look in MLflow.
 # make test:  the whole suite (unit + integration on real local models, servers and stores).
-# make test-fast: the unit tests alone (about a minute).
+# make test-fast: the unit tests alone (a few minutes).
 # make lint:  ruff and mypy.
 # make ui-tour: the README's MLflow screenshots, from a fresh offline sweep (installs Debian's
 #               chromium and Playwright first; see experiments/ui-tour/README.md).
