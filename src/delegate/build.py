@@ -19,6 +19,7 @@ from delegate.errors import ConfigError
 from delegate.models import BACKENDS, ChatModel
 from delegate.models.budget import Budget, BudgetedChatModel
 from delegate.models.cache import CachedChatModel, ResponseStore
+from delegate.models.in_flight import CountedChatModel
 from delegate.models.scrubbed import ScrubbedChatModel
 from delegate.models.text_tools import TextToolModel, check_can_force_tool_call
 from delegate.models.traced import TracedChatModel
@@ -90,7 +91,8 @@ class Models:
                 model = CachedChatModel(model, self._store, self.seed)
             if self.tool_protocol(role) == "text":  # outside the cache: it keys on the text
                 model = TextToolModel(model, where=role)
-            self._built[role] = TracedChatModel(model, role)  # cache hits are traced too
+            model = TracedChatModel(model, role)  # cache hits are traced too
+            self._built[role] = CountedChatModel(model)  # a batch waits for calls under way
         return self._built[role]
 
     def tool_protocol(self, role: Role) -> str:

@@ -42,6 +42,7 @@ class BatchServer(LocalServer):
         self.answer, self.fail, self.expire_after, self.refuse = answer, fail, expire_after, refuse
         self.lose_answers = lose_answers  # batches made whose creation is answered 500
         self.unreadable = False  # true: looking a batch up is refused (400)
+        self.run_freely = 0  # with hold: this many batches run at once, the later ones wait
         self.files: dict[str, bytes] = {}
         self.batches: dict[str, dict[str, Any]] = {}
         self.uploads: list[list[dict[str, Any]]] = []  # each uploaded request file, parsed
@@ -110,7 +111,8 @@ class BatchServer(LocalServer):
                 }
             return
         batch["status"] = "in_progress"
-        self.released.wait()
+        if int(batch_id.split("_")[1]) > self.run_freely:
+            self.released.wait()
         run = lines if self.expire_after is None else lines[: self.expire_after]
         outputs, errors = [], []
         for line in run:

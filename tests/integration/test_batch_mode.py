@@ -190,23 +190,19 @@ def test_a_refused_batch_fails_each_problem_with_the_reason(store: str, tmp_path
     )
 
 
+CASCADE = ["strategy=cascade", "cascade.samples=3", "cascade.threshold=0.9"]
+CASCADE_BOTH_BATCHED = [*CASCADE, "slm.batch=true", "slm.batch_poll_s=0.05", "cache.enabled=true"]
+
+
 @pytest.mark.parametrize("slm_batch", [False, True])
 def test_a_cascade_sends_its_escalations_in_one_batch(
     store: str, tmp_path: Path, slm_batch: bool
 ) -> None:
     problems = _problems()
-    unsure = {p.question for p in problems[::2]}  # the small model disagrees with itself here
-    answers = Answers()
-
-    def answer(body: dict[str, Any]) -> tuple[str, int, int]:
-        question = body["messages"][-1]["content"]
-        if body["model"] != "gpt-4o" and question in unsure:
-            return (rf"\boxed{{{body.get('seed', 0) % 97}}}", 50, 10)  # one answer per sample
-        return answers(body)
-
+    unsure = {p.question for p in problems[::2]}
+    answer = _cascade_answers(unsure)
     server = BatchServer(answer)
-    extra = ["strategy=cascade", "cascade.samples=3", "cascade.threshold=0.9"]
-    extra += ["slm.batch=true", "slm.batch_poll_s=0.05"] if slm_batch else []
+    extra = CASCADE_BOTH_BATCHED if slm_batch else CASCADE
     try:
         run(resolved(*_overrides(server, store, *extra)), tmp_path / "run")
     finally:
@@ -222,6 +218,20 @@ def test_a_cascade_sends_its_escalations_in_one_batch(
     else:
         assert batches == [escalated]  # the escalations of every problem, together
         assert len(server.chat_requests) == 3 * N  # the small model's samples, live
+
+
+def _cascade_answers(unsure: set[str]) -> Any:
+    """The large model as ``Answers``; the small model the same, except on ``unsure`` questions,
+    where each sample gives another answer (so the problem escalates)."""
+    answers = Answers()
+
+    def answer(body: dict[str, Any]) -> tuple[str, int, int]:
+        question = body["messages"][-1]["content"]
+        if body["model"] != "gpt-4o" and question in unsure:
+            return (rf"\boxed{{{body.get('seed', 0) % 97}}}", 50, 10)  # one answer per sample
+        return answers(body)
+
+    return answer
 
 
 def _problem_id(custom_id: str) -> int:
@@ -254,10 +264,18 @@ def _messages(config: Any, problem: Problem) -> list[dict[str, Any]]:
     return prompts.messages(prompts.system, prompts.user, problem.question)
 
 
-def test_an_interrupted_run_collects_its_batch_when_run_again(store: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("cascade", [False, True])
+def test_an_interrupted_run_collects_its_batch_when_run_again(
+    store: str, tmp_path: Path, cascade: bool
+) -> None:
     answers = Answers()
-    server = BatchServer(answers, hold=True)
-    overrides = _overrides(server, store, f"hydra.run.dir={tmp_path / 'first'}")
+    unsure = {p.question for p in _problems()[::2]}
+    server = BatchServer(_cascade_answers(unsure) if cascade else answers, hold=True)
+    # The cascade: its samples' batch comes back (and is cached), its escalations' is held;
+    # run again, the samples replay from the cache and the escalations are collected.
+    extra = [*CASCADE_BOTH_BATCHED, f"cache.dir={tmp_path / 'cache'}"] if cascade else []
+    server.run_freely = 1 if cascade else 0
+    overrides = _overrides(server, store, f"hydra.run.dir={tmp_path / 'first'}", *extra)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     log = (tmp_path / "first.log").open("w")
     process = subprocess.Popen(
@@ -267,17 +285,20 @@ def test_an_interrupted_run_collects_its_batch_when_run_again(store: str, tmp_pa
         env=env,
     )
     try:
-        _wait_for_batch_tag(store, process, tmp_path / "first.log")
-        process.send_signal(signal.SIGTERM)  # while the batch is in progress
+        _wait_for_batch_tag(store, process, tmp_path / "first.log", 2 if cascade else 1)
+        process.send_signal(signal.SIGTERM)  # while the (last) batch is in progress
         assert process.wait(timeout=60) != 0
         server.release()
-        run(resolved(*_overrides(server, store)), tmp_path / "again")
+        run(resolved(*_overrides(server, store, *extra)), tmp_path / "again")
     finally:
         if process.poll() is None:
             process.kill()
         log.close()
         server.close()
-    assert len(server.uploads) == len(server.batches) == 1  # nothing submitted anew
+    made = 2 if cascade else 1
+    assert len(server.uploads) == len(server.batches) == made  # nothing submitted anew
+    if cascade:
+        return  # its answers and costs are the cascade test's
     (finished,) = finished_runs(store, "batch")  # the interrupted run, continued
     assert finished.info.status == "FINISHED" and ERROR_TAG not in finished.data.tags
     rows = _rows(store, finished.info.run_id)
@@ -287,8 +308,8 @@ def test_an_interrupted_run_collects_its_batch_when_run_again(store: str, tmp_pa
     assert finished.data.metrics["cost_usd"] == pytest.approx(total, rel=1e-9)
 
 
-def _wait_for_batch_tag(store: str, process: subprocess.Popen, log: Path) -> None:
-    """Until the run carries its batch's id (the batch is made and recorded)."""
+def _wait_for_batch_tag(store: str, process: subprocess.Popen, log: Path, count: int) -> None:
+    """Until the run carries ``count`` batch ids (the batches are made and recorded)."""
     client = MlflowClient(tracking_uri=store)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -297,7 +318,8 @@ def _wait_for_batch_tag(store: str, process: subprocess.Popen, log: Path) -> Non
         experiment = client.get_experiment_by_name("batch") if Path(store[10:]).exists() else None
         if experiment is not None:
             runs = client.search_runs([experiment.experiment_id])
-            if any(BATCH_IDS_TAG in r.data.tags for r in runs):
+            tags = [r.data.tags.get(BATCH_IDS_TAG, "") for r in runs]
+            if any(len(t.split(",")) >= count for t in tags if t):
                 return
         time.sleep(0.2)
     raise AssertionError(f"no batch recorded in 120 s:\n{log.read_text()}")

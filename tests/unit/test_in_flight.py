@@ -108,3 +108,38 @@ def test_a_problem_with_several_calls_parked_counts_once() -> None:
         return heard
 
     assert asyncio.run(main()) == [(2, 2)]
+
+
+def test_a_call_still_under_way_keeps_its_problem_from_counting_as_parked() -> None:
+    from delegate.models.in_flight import calling
+
+    async def main() -> list[str]:
+        flight = InFlight(concurrency=4)
+        events: list[str] = []
+        release = asyncio.Event()
+
+        def all_parked() -> None:
+            events.append("all parked")
+            release.set()
+
+        async def parks() -> None:
+            with calling(), flight.parked_call():
+                flight.when_all_parked(all_parked)
+                await release.wait()
+
+        async def looks_up_then_parks() -> None:  # a call still in the response cache, say
+            with calling():
+                await asyncio.sleep(0.05)
+                events.append("looked up")
+                with flight.parked_call():
+                    await release.wait()
+
+        async def problem() -> None:
+            async with flight.problem("a"):
+                await asyncio.gather(parks(), looks_up_then_parks())
+
+        with tracking(flight):
+            await problem()
+        return events
+
+    assert asyncio.run(main()) == ["looked up", "all parked"]

@@ -19,17 +19,26 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
+
+from delegate.models.base import Completion, Message, ModelWrapper
 
 
-@dataclass
+@dataclass(eq=False)
 class Slot:
     """One problem's place in the loop: ``key`` names the problem (its id), so a request it
     parks can be named the same way in every session of a run."""
 
     key: str
     held: bool = False
-    calls: int = 0  # parked calls made so far, so two calls of one problem are told apart
-    waiting: int = 0  # its calls parked now (a cascade's samples wait together)
+    active: int = 0  # its model calls under way (``calling``)
+    waiting: int = 0  # of those, parked on a deferred call (a cascade's samples wait together)
+
+    @property
+    def parked(self) -> bool:
+        """Every call it has under way is parked (a call still looking in the response cache,
+        say, may yet park: the batch waits for it)."""
+        return self.waiting > 0 and self.waiting >= self.active
 
 
 class InFlight:
@@ -37,11 +46,18 @@ class InFlight:
 
     def __init__(self, concurrency: int) -> None:
         self._gate = asyncio.Semaphore(concurrency)
-        self.running = 0  # problems started and not finished (parked ones included)
-        self.parked = 0  # of those, waiting on a deferred call (one or more)
+        self._slots: set[Slot] = set()  # problems started and not finished
         self.starting = 0  # waiting for a place
         self._listeners: list[Callable[[], None]] = []
         self._check_scheduled = False
+
+    @property
+    def running(self) -> int:
+        return len(self._slots)
+
+    @property
+    def parked(self) -> int:
+        return sum(slot.parked for slot in self._slots)
 
     @asynccontextmanager
     async def problem(self, key: str) -> AsyncIterator[Slot]:
@@ -52,13 +68,14 @@ class InFlight:
             await self._gate.acquire()
         finally:
             self.starting -= 1
-        slot.held, self.running = True, self.running + 1
+        slot.held = True
+        self._slots.add(slot)
         token = _slot.set(slot)
         try:
             yield slot
         finally:
             _slot.reset(token)
-            self.running -= 1
+            self._slots.discard(slot)
             if slot.held:
                 slot.held = False
                 self._gate.release()
@@ -66,15 +83,13 @@ class InFlight:
 
     @contextmanager
     def parked_call(self) -> Iterator[Slot | None]:
-        """Mark the current problem parked on a deferred call until the block ends; its place
-        goes to the next problem."""
+        """Mark the current problem's call parked on a deferred answer until the block ends;
+        the problem's place goes to the next problem."""
         slot = _slot.get()
         if slot is None:  # a call outside any problem: nothing to count
             yield None
             return
         slot.waiting += 1
-        if slot.waiting == 1:  # the problem is parked from its first parked call
-            self.parked += 1
         if slot.held:
             slot.held = False
             self._gate.release()
@@ -83,8 +98,6 @@ class InFlight:
             yield slot
         finally:
             slot.waiting -= 1
-            if slot.waiting == 0:
-                self.parked -= 1
 
     def when_all_parked(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` each time every problem in flight is parked."""
@@ -93,7 +106,7 @@ class InFlight:
 
     @property
     def all_parked(self) -> bool:
-        return self.parked > 0 and self.parked == self.running and self.starting == 0
+        return bool(self._slots) and self.starting == 0 and all(s.parked for s in self._slots)
 
     def _changed(self) -> None:
         # Checked on the next turn of the loop: a released place is taken by the next problem
@@ -107,6 +120,31 @@ class InFlight:
         if self.all_parked:
             for listener in list(self._listeners):
                 listener()
+
+
+@contextmanager
+def calling() -> Iterator[None]:
+    """Count a model call of the current problem as under way (``CountedChatModel``)."""
+    slot, flight = _slot.get(), _current.get()
+    if slot is None:
+        yield
+        return
+    slot.active += 1
+    try:
+        yield
+    finally:
+        slot.active -= 1
+        if flight is not None:
+            flight._changed()
+
+
+class CountedChatModel(ModelWrapper):
+    """The outermost wrapper of a run's model: each call counted as under way for its problem,
+    so a batch is sent only once none of a problem's calls can still join it."""
+
+    async def complete(self, messages: list[Message], **options: Any) -> Completion:
+        with calling():
+            return await self.inner.complete(messages, **options)
 
 
 _current: ContextVar[InFlight | None] = ContextVar("delegate_in_flight", default=None)

@@ -82,7 +82,7 @@ class BatchQueue:
         self._lines: dict[str, set[str]] = {}  # a known batch's id -> its requests' custom_ids
         self._collected: dict[str, asyncio.Task[dict[str, Outcome]]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._counter = 0
+        self._seen: dict[tuple[str, str], int] = {}  # requests named so far, to number repeats
         self.submitted: list[str] = []  # batches this queue created (tests, progress)
 
     async def complete(self, body: dict[str, Any]) -> Completion:
@@ -107,12 +107,13 @@ class BatchQueue:
         )
 
     def _custom_id(self, body: dict[str, Any], slot: in_flight.Slot | None) -> str:
-        """The problem and what is asked: the same in every session of the run."""
-        if slot is None:
-            self._counter += 1
-            return f"{self._where}-call{self._counter}-{digest(body, 16)}"
-        slot.calls += 1
-        return f"{self._where}-p{slot.key}-{slot.calls}-{digest(body, 16)}"
+        """The problem and what is asked, so the same in every session of the run whatever
+        else it replayed from the cache; a repeat of the same request is numbered (ids are
+        unique in a batch)."""
+        key = f"{self._where}-p{slot.key}" if slot is not None else f"{self._where}-x"
+        asked = digest(body, 16)
+        self._seen[(key, asked)] = n = self._seen.get((key, asked), 0) + 1
+        return f"{key}-{asked}" + (f"-{n}" if n > 1 else "")
 
     def _flush(self) -> None:
         requests, self._pending = self._pending, []
