@@ -22,6 +22,7 @@ provider's recent batches are searched for one made from the same uploaded file.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import json
 import logging
@@ -72,11 +73,9 @@ class _Request:
 class BatchQueue:
     """Gathers one model's requests into batches and hands each caller its own result."""
 
-    def __init__(
-        self, client: Callable[[], Any], call: Call, poll_s: float, where: str, model: str
-    ) -> None:
+    def __init__(self, client: Callable[[], Any], call: Call, poll_s: float, where: str) -> None:
         self._client, self._call, self._poll_s = client, call, poll_s
-        self._where, self._model = where, model
+        self._where = where
         self._pending: list[_Request] = []
         self._ledger: batch_ledger.BatchLedger | None = None
         self._lines: dict[str, set[str]] = {}  # a known batch's id -> its requests' custom_ids
@@ -92,7 +91,7 @@ class BatchQueue:
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         flight = in_flight.current()
         start = time.perf_counter()
-        with flight.parked_call() if flight else _no_slot() as slot:
+        with flight.parked_call() if flight else contextlib.nullcontext() as slot:
             self._pending.append(_Request(self._custom_id(body, slot), body, future))
             if flight is not None:
                 flight.when_all_parked(self._flush)
@@ -350,15 +349,3 @@ def _missing_reason(batch: Any) -> str:
         reasons = "; ".join(f"{e.code}: {e.message}" for e in errors) or "no reason given"
         return f"batch_failed: the batch was refused ({reasons})"
     return "the batch finished without a result for this request"
-
-
-class _NoSlot:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-def _no_slot() -> _NoSlot:
-    return _NoSlot()

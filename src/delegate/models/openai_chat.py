@@ -147,7 +147,7 @@ class OpenAIChatModel:
         self._tokens = TokenRateLimit(tokens_per_minute) if tokens_per_minute else None
         self._batch = None
         if _batch_setting(batch, batch_poll_s, where):
-            self._batch = BatchQueue(self._get_client, self._call, batch_poll_s, where, model)
+            self._batch = BatchQueue(self._get_client, self._call, batch_poll_s, where)
 
     def identity(self) -> dict[str, Any]:
         return {
