@@ -4,6 +4,7 @@ problem in flight is parked (the moment a batch is worth sending)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from delegate.models.in_flight import InFlight, tracking
 
@@ -37,15 +38,22 @@ def test_every_problem_parks_before_the_listener_is_told_and_places_are_freed() 
     assert most_running <= 2  # never more than two problems at work at once
 
 
+def _recorder() -> tuple[list[str], asyncio.Event, Callable[[], None]]:
+    """Events seen, the event parked calls wait on, and a listener that records and sets it."""
+    events: list[str] = []
+    release = asyncio.Event()
+
+    def all_parked() -> None:
+        events.append("all parked")
+        release.set()
+
+    return events, release, all_parked
+
+
 def test_a_problem_at_work_keeps_the_listener_waiting() -> None:
     async def main() -> list[str]:
         flight = InFlight(concurrency=4)
-        events: list[str] = []
-        release = asyncio.Event()
-
-        def all_parked() -> None:
-            events.append("all parked")
-            release.set()
+        events, release, all_parked = _recorder()
 
         async def parks() -> None:
             async with flight.problem("a"):
@@ -115,12 +123,7 @@ def test_a_call_still_under_way_keeps_its_problem_from_counting_as_parked() -> N
 
     async def main() -> list[str]:
         flight = InFlight(concurrency=4)
-        events: list[str] = []
-        release = asyncio.Event()
-
-        def all_parked() -> None:
-            events.append("all parked")
-            release.set()
+        events, release, all_parked = _recorder()
 
         async def parks() -> None:
             with calling(), flight.parked_call():
